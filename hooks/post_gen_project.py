@@ -1,0 +1,26 @@
+"""Remove what the chosen options don't use.
+
+cruft runs this hook again on every `cruft update`, so it must be idempotent and
+work offline: it only ever deletes paths that may already be gone.
+"""
+
+from pathlib import Path
+
+RESULT_BACKEND = {{ cookiecutter.result_backend | tojson }}
+
+UNUSED_WITHOUT_RESULT_BACKEND = ("tests/integration/test_result_backend.py",)
+
+
+def unused_paths() -> tuple[str, ...]:
+    if RESULT_BACKEND == "none":
+        return UNUSED_WITHOUT_RESULT_BACKEND
+    return ()
+
+
+def main() -> None:
+    for relative in unused_paths():
+        Path(relative).unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()

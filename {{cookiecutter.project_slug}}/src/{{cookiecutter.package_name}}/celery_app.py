@@ -1,0 +1,98 @@
+"""The Celery application, and every setting that decides what happens when a task fails."""
+
+import pkgutil
+from pathlib import Path
+from typing import Any
+
+from celery import Celery
+from celery.signals import celeryd_after_setup
+
+from . import topology
+from .settings import Settings, get_settings
+from .startup import prepare_worker
+
+TASKS_PACKAGE = f"{__package__}.tasks"
+
+
+def task_modules() -> list[str]:
+    """Every module in the tasks package: adding a module there needs no registration."""
+    tasks_dir = Path(__file__).with_name("tasks")
+    return sorted(
+        f"{TASKS_PACKAGE}.{module.name}" for module in pkgutil.iter_modules([str(tasks_dir)])
+    )
+
+
+def build_config(settings: Settings) -> dict[str, Any]:
+    """Celery's configuration for these settings."""
+    return {
+        "broker_url": settings.celery_broker_url.get_secret_value(),
+{%- if cookiecutter.result_backend == "redis" %}
+        "result_backend": settings.celery_result_backend.get_secret_value(),
+        "result_extended": True,
+{%- else %}
+        "task_ignore_result": True,
+{%- endif %}
+        # JSON only: a worker that accepts pickle runs whatever code a message carries.
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        "task_serializer": "json",
+        "result_serializer": "json",
+        # Events let `celery events` and Flower show task-retried / task-failed as they happen.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        # At-least-once delivery: a message is acknowledged only once its task has finished,
+        # a worker that dies mid-task hands the message back, and no worker hoards messages.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+{%- if cookiecutter.broker == "rabbitmq" %}
+        # A failed task's message is rejected, not acknowledged, so RabbitMQ dead-letters it.
+        "task_acks_on_failure": False,
+{%- else %}
+        # Redis deletes a rejected message, so failures are acknowledged and the application
+        # records the dead letter itself.
+        "task_acks_on_failure": True,
+{%- endif %}
+        # Rejecting a hard-timed-out message requeues it, which would loop forever: acknowledge
+        # it and let the failure path record it instead.
+        "task_acks_on_timeout": True,
+        "task_time_limit": settings.celery_task_time_limit,
+        "task_soft_time_limit": settings.celery_task_soft_time_limit,
+        # A publish either reaches the broker or raises to the caller after bounded retries.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {
+            "max_retries": settings.celery_publish_max_retries,
+            "interval_start": 0.2,
+            "interval_step": 0.5,
+            "interval_max": 2,
+        },
+        "broker_connection_retry_on_startup": True,
+{%- if cookiecutter.broker == "rabbitmq" %}
+        "broker_transport_options": {"confirm_publish": True},
+        "task_queues": topology.task_queues(settings),
+{%- else %}
+        "broker_transport_options": {"visibility_timeout": settings.redis_visibility_timeout},
+        "task_queues": topology.TASK_QUEUES,
+{%- endif %}
+        "task_default_queue": topology.WORK_QUEUE,
+        "task_default_exchange": topology.TASK_EXCHANGE.name,
+        "task_default_exchange_type": topology.TASK_EXCHANGE.type,
+        "task_default_routing_key": topology.WORK_QUEUE,
+        # Routing to a queue this module doesn't declare is an error, not a silent new queue.
+        "task_create_missing_queues": False,
+        "include": task_modules(),
+        "enable_utc": True,
+        "timezone": "UTC",
+    }
+
+
+def create_app(settings: Settings) -> Celery:
+    """A Celery app configured from `settings`."""
+    app = Celery(__package__)
+    app.conf.update(build_config(settings))
+    return app
+
+
+app = create_app(get_settings())
+celeryd_after_setup.connect(prepare_worker, weak=False, dispatch_uid=f"{__package__}.startup")

@@ -1,0 +1,71 @@
+"""The service's command line: `python -m {{ cookiecutter.package_name }} --help`."""
+
+import click
+from kombu.utils.url import maybe_sanitize_url
+from pydantic import SecretStr
+
+from .settings import Settings, SettingsError, get_settings
+
+
+def load_settings() -> Settings:
+    """The settings, or a one-line-per-problem error instead of a traceback."""
+    try:
+        return get_settings()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group()
+def main() -> None:
+    """Operate the {{ cookiecutter.project_name }} worker service."""
+
+
+@main.group()
+def config() -> None:
+    """Inspect the configuration read from the environment and `.env`."""
+
+
+@config.command("show")
+def config_show() -> None:
+    """Print every setting as an environment variable; passwords are masked."""
+    settings = load_settings()
+    for name, value in settings.model_dump().items():
+        if isinstance(value, SecretStr):
+            value = maybe_sanitize_url(value.get_secret_value())
+        click.echo(f"{name.upper()}={value}")
+
+
+@main.group()
+def topology() -> None:
+    """Inspect the exchanges and queues this service uses."""
+
+
+@topology.command("show")
+def topology_show() -> None:
+    """Print each queue with its exchange, routing key and arguments."""
+    load_settings()
+    from .celery_app import app  # The app is imported only by the commands that need it.
+
+    for queue in app.amqp.queues.values():
+        exchange = queue.exchange
+        click.echo(
+            f"{queue.name}: exchange={exchange.name} ({exchange.type}) "
+            f"routing_key={queue.routing_key} arguments={queue.queue_arguments or {}}"
+        )
+{%- if cookiecutter.broker == "rabbitmq" %}
+
+
+@topology.command("declare")
+def topology_declare() -> None:
+    """Declare the exchanges and queues on the broker (a worker also does this as it starts)."""
+    load_settings()
+    from .celery_app import app
+    from .topology import TopologyConflictError, declare
+
+    with app.connection_for_write() as connection:
+        try:
+            declare(connection, tuple(app.amqp.queues.values()))
+        except TopologyConflictError as conflict:
+            raise click.ClickException(str(conflict)) from None
+    click.echo(f"declared {', '.join(app.amqp.queues)}")
+{%- endif %}

@@ -1,0 +1,115 @@
+"""Every knob of the service, read from the environment (and `.env`) and validated at start-up.
+
+Each field's name is its environment variable in lower case; `.env.example` documents them all.
+A value that can't work stops start-up with `SettingsError`, naming the variable and the problem.
+"""
+
+from functools import cache
+from typing import Annotated, Self
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Seconds = Annotated[int, Field(gt=0)]
+
+# The URL schemes each connection accepts in this build of the service.
+URL_SCHEMES = {
+{%- if cookiecutter.broker == "rabbitmq" %}
+    "celery_broker_url": ("amqp", "amqps"),
+{%- else %}
+    "celery_broker_url": ("redis", "rediss"),
+{%- endif %}
+{%- if cookiecutter.result_backend == "redis" %}
+    "celery_result_backend": ("redis", "rediss"),
+{%- endif %}
+}
+
+
+class SettingsError(ValueError):
+    """The environment holds a value the service can't run with."""
+
+
+class Settings(BaseSettings):
+    """The service's configuration; see `.env.example` for what each variable means."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+{%- if cookiecutter.broker == "rabbitmq" %}
+
+    celery_broker_url: SecretStr = SecretStr("amqp://guest:guest@localhost:5672//")
+{%- else %}
+
+    celery_broker_url: SecretStr = SecretStr("redis://localhost:6379/0")
+{%- endif %}
+{%- if cookiecutter.result_backend == "redis" %}
+    celery_result_backend: SecretStr = SecretStr("redis://localhost:6379/1")
+{%- endif %}
+    celery_task_time_limit: Seconds = 300
+    celery_task_soft_time_limit: Seconds = 270
+    celery_publish_max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+{%- if cookiecutter.broker == "rabbitmq" %}
+    rabbitmq_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
+{%- else %}
+    redis_visibility_timeout: Seconds = 3600
+{%- endif %}
+
+    @field_validator(*URL_SCHEMES)
+    @classmethod
+    def _url_fits_this_build(cls, url: SecretStr, info: ValidationInfo) -> SecretStr:
+        accepted = URL_SCHEMES[str(info.field_name)]
+        scheme = url.get_secret_value().partition("://")[0]
+        if scheme not in accepted:
+            expected = " or ".join(f"{name}://" for name in accepted)
+            raise ValueError(f"must be a {expected} URL (this service was generated for it)")
+        return url
+
+    @model_validator(mode="after")
+    def _soft_limit_comes_first(self) -> Self:
+        if self.celery_task_soft_time_limit >= self.celery_task_time_limit:
+            raise ValueError(
+                "CELERY_TASK_SOFT_TIME_LIMIT must be lower than CELERY_TASK_TIME_LIMIT, "
+                "so a task can clean up before it is killed"
+            )
+        return self
+{%- if cookiecutter.broker == "redis" %}
+
+    @model_validator(mode="after")
+    def _visibility_outlasts_tasks(self) -> Self:
+        if self.redis_visibility_timeout <= self.celery_task_time_limit:
+            raise ValueError(
+                "REDIS_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT, "
+                "or Redis hands a still-running task to a second worker"
+            )
+        return self
+{%- endif %}
+
+
+def describe(error: ValidationError) -> str:
+    """One line per problem, naming the environment variable; secret values are never echoed."""
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        if not field:
+            lines.append(message)
+        elif Settings.model_fields[field].annotation is SecretStr:
+            lines.append(f"{field.upper()}: {message}")
+        else:
+            lines.append(f"{field.upper()}: {message} (got {problem['input']!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings, loaded once per process."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(describe(error)) from None

@@ -1,0 +1,85 @@
+"""Exchanges and queues{% if cookiecutter.broker == "rabbitmq" %}, and their declaration on the broker{% endif %}.
+{%- if cookiecutter.broker == "rabbitmq" %}
+
+The work queue is a durable quorum queue. A message returned after worker loss more than
+`RABBITMQ_DELIVERY_LIMIT` times, or rejected after its final failure, is dead-lettered through
+the `dlx` exchange into `dead_letter`. The task exchange is a topic exchange so that countdown
+retries use RabbitMQ's native delayed delivery instead of waiting in worker memory.
+{%- else %}
+
+Redis has no dead-letter exchange: the queue names match the RabbitMQ build, and the
+application moves terminal failures to `dead_letter` itself.
+{%- endif %}
+"""
+
+{% if cookiecutter.broker == "rabbitmq" -%}
+from amqp.exceptions import PreconditionFailed
+from kombu import Connection, Exchange, Queue
+
+from .settings import Settings
+{%- else -%}
+from kombu import Exchange, Queue
+{%- endif %}
+
+WORK_QUEUE = "default"
+DEAD_LETTER_QUEUE = "dead_letter"
+
+TASK_EXCHANGE = Exchange("tasks", type="topic", durable=True)
+DEAD_LETTER_EXCHANGE = Exchange("dlx", type="direct", durable=True)
+{%- if cookiecutter.broker == "rabbitmq" %}
+
+
+class TopologyConflictError(RuntimeError):
+    """A queue exists on the broker with other arguments than this service declares."""
+
+
+def task_queues(settings: Settings) -> tuple[Queue, Queue]:
+    """The work queue and the dead-letter queue, with their RabbitMQ arguments."""
+    work = Queue(
+        WORK_QUEUE,
+        TASK_EXCHANGE,
+        routing_key=WORK_QUEUE,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            # RabbitMQ 3.x has no default: without a limit a poison message loops forever.
+            "x-delivery-limit": settings.rabbitmq_delivery_limit,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
+            "x-dead-letter-routing-key": DEAD_LETTER_QUEUE,
+        },
+    )
+    dead_letter = Queue(
+        DEAD_LETTER_QUEUE,
+        DEAD_LETTER_EXCHANGE,
+        routing_key=DEAD_LETTER_QUEUE,
+        queue_arguments={"x-queue-type": "quorum"},
+    )
+    return work, dead_letter
+
+
+def declare(connection: Connection, queues: tuple[Queue, ...]) -> None:
+    """Declare each queue with its exchange and binding.
+
+    Raises:
+        TopologyConflictError: a queue already exists with other arguments. RabbitMQ can't
+            change a queue's arguments in place, so the message says what to do instead.
+    """
+    for queue in queues:
+        try:
+            with connection.channel() as channel:
+                queue.bind(channel).declare()
+        except PreconditionFailed as refusal:
+            raise TopologyConflictError(
+                f"queue {queue.name!r} already exists on the broker with other arguments than "
+                f"this service declares ({queue.queue_arguments}); RabbitMQ said: "
+                f"{refusal.reply_text}. Queue arguments can't be changed in place "
+                "(x-delivery-limit comes from RABBITMQ_DELIVERY_LIMIT): drain the queue and "
+                f"delete it (rabbitmqctl delete_queue {queue.name}), or point CELERY_BROKER_URL "
+                "at another vhost."
+            ) from None
+{%- else %}
+
+TASK_QUEUES = (
+    Queue(WORK_QUEUE, TASK_EXCHANGE, routing_key=WORK_QUEUE),
+    Queue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, routing_key=DEAD_LETTER_QUEUE),
+)
+{%- endif %}

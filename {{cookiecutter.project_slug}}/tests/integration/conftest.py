@@ -1,0 +1,66 @@
+"""Integration tests run against the real broker named by CELERY_BROKER_URL, with real workers.
+
+They own that broker's work queue: point CELERY_BROKER_URL at a test vhost or database.
+A missing broker fails these tests; deselect them explicitly with `-m "not integration"`.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kombu import Connection
+from kombu.exceptions import OperationalError
+from kombu.utils.url import maybe_sanitize_url
+
+from {{ cookiecutter.package_name }}.celery_app import app
+from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
+
+from .workers import WorkerProcess, spawn_worker
+{% if cookiecutter.broker == "rabbitmq" %}
+START_A_BROKER = "docker compose up -d rabbitmq, or rabbitmq-server -detached"
+{%- else %}
+START_A_BROKER = "docker compose up -d redis, or redis-server --daemonize yes"
+{%- endif %}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Connection]:
+    """A connection to the broker, failing with instructions when there is none."""
+    with app.connection_for_write() as connection:
+        try:
+            connection.ensure_connection(max_retries=2, interval_start=1, timeout=3)
+        except (OSError, OperationalError) as error:
+            pytest.fail(
+                f"no broker answers at {maybe_sanitize_url(app.conf.broker_url)} ({error}). "
+                f"Start one ({START_A_BROKER}), set CELERY_BROKER_URL, or deselect these tests "
+                "with -m 'not integration'.",
+                pytrace=False,
+            )
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def worker_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("worker-logs")
+
+
+@pytest.fixture(scope="session")
+def worker(broker: Connection, worker_logs: Path) -> Iterator[WorkerProcess]:
+    """One main worker for the session, started on an empty work queue."""
+    with broker.channel() as channel:
+        work_queue = app.amqp.queues[WORK_QUEUE].bind(channel)
+        work_queue.declare()
+        work_queue.purge()
+    running = spawn_worker(worker_logs)
+    try:
+        running.wait_until_ready()
+        yield running
+    finally:
+        running.stop()

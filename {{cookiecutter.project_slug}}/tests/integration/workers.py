@@ -1,0 +1,91 @@
+"""Real worker processes for integration tests: start, wait until ready, stop, read the log."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from {{ cookiecutter.package_name }}.celery_app import app
+
+READY_WITHIN = 60.0
+STOP_WITHIN = 30.0
+
+
+def wait_for(condition: Callable[[], bool], within: float, what: str) -> None:
+    """Poll `condition` until it holds; fail naming `what` once `within` seconds have passed."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {within:.0f} s")
+        time.sleep(0.2)
+
+
+@dataclass
+class WorkerProcess:
+    """A `celery worker` running in its own process, logging to `log_path`."""
+
+    nodename: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def answers_ping(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+        return bool(app.control.ping(destination=[self.nodename], timeout=0.5))
+
+    def wait_until_ready(self) -> None:
+        wait_for(self.answers_ping, READY_WITHIN, f"worker {self.nodename} answering ping")
+
+    def consumed_queues(self) -> set[str]:
+        replies = app.control.inspect([self.nodename], timeout=2).active_queues() or {}
+        return {queue["name"] for queue in replies[self.nodename]}
+
+    def processed(self, task_name: str) -> int:
+        replies = app.control.inspect([self.nodename], timeout=2).stats() or {}
+        totals: dict[str, int] = replies[self.nodename]["total"] if replies else {}
+        return totals.get(task_name, 0)
+
+    def stop(self) -> int:
+        """Warm shutdown (SIGTERM), then SIGKILL if it overstays; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_WITHIN)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_WITHIN)
+        return self.process.returncode
+
+
+def spawn_worker(
+    log_dir: Path, *worker_args: str, env: dict[str, str] | None = None
+) -> WorkerProcess:
+    """Start `celery -A <package> worker` with `worker_args`; doesn't wait for it."""
+    nodename = f"test-{uuid.uuid4().hex[:8]}@localhost"
+    log_path = log_dir / f"{nodename}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "{{ cookiecutter.package_name }}",
+        "worker",
+        "--loglevel=INFO",
+        f"--hostname={nodename}",
+        "--concurrency=1",
+        "--without-gossip",
+        "--without-mingle",
+        *worker_args,
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+    return WorkerProcess(nodename, process, log_path)

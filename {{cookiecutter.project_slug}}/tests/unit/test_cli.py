@@ -1,0 +1,46 @@
+"""The command line reports configuration without leaking secrets."""
+
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_config_show_masks_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
+{%- if cookiecutter.broker == "rabbitmq" %}
+    monkeypatch.setenv("CELERY_BROKER_URL", "amqp://svc:hunter2@broker.internal:5672//")
+{%- else %}
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://:hunter2@broker.internal:6379/0")
+{%- endif %}
+    result = CliRunner().invoke(main, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    assert "CELERY_BROKER_URL=" in result.output
+    assert "broker.internal" in result.output
+    assert "hunter2" not in result.output
+
+
+def test_invalid_configuration_is_an_error_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CELERY_TASK_SOFT_TIME_LIMIT", "-5")
+    result = CliRunner().invoke(main, ["config", "show"])
+    assert result.exit_code == 1
+    assert "CELERY_TASK_SOFT_TIME_LIMIT" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_topology_show_lists_both_queues() -> None:
+    result = CliRunner().invoke(main, ["topology", "show"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("default:")
+    assert "dead_letter:" in result.output
