@@ -1,7 +1,9 @@
 """What a worker does once as it starts, before it consumes a single message."""
 
 import logging
+{%- if cookiecutter.broker == "rabbitmq" %}
 import os
+{%- endif %}
 from typing import Any
 
 from celery.app.amqp import Queues

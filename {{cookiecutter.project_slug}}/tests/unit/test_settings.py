@@ -14,7 +14,9 @@ def fresh_settings() -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def test_defaults_point_at_a_local_broker() -> None:
+def test_defaults_point_at_a_local_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
     settings = Settings(_env_file=None)
 {%- if cookiecutter.broker == "rabbitmq" %}
     assert settings.celery_broker_url.get_secret_value().startswith("amqp://")

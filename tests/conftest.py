@@ -1,0 +1,58 @@
+"""Bake each option combination once per run, and install each generated project once."""
+
+import pytest
+from pytest_cookies.plugin import Cookies
+
+from .options import COMBINATIONS, DEFAULTS, combination_id
+from .projects import BakedProject, GeneratedProject, bake, create_venv
+
+
+class InstalledProjects:
+    """Projects baked and installed on first request, then shared by the whole run."""
+
+    def __init__(self, cookies: Cookies) -> None:
+        self.cookies = cookies
+        self.baked: dict[str, BakedProject] = {}
+        self.installed: dict[str, GeneratedProject] = {}
+
+    def bake(self, combination: dict[str, str]) -> BakedProject:
+        key = combination_id(combination)
+        if key not in self.baked:
+            self.baked[key] = BakedProject(bake(self.cookies, **combination), combination)
+        return self.baked[key]
+
+    def get(self, combination: dict[str, str]) -> GeneratedProject:
+        key = combination_id(combination)
+        if key not in self.installed:
+            path = self.bake(combination).path
+            venv = create_venv(path, combination["python_version"])
+            self.installed[key] = GeneratedProject(path, combination, venv)
+        return self.installed[key]
+
+
+@pytest.fixture(scope="session")
+def installed_projects(cookies_session: Cookies) -> InstalledProjects:
+    return InstalledProjects(cookies_session)
+
+
+COMBINATION_IDS = [combination_id(c) for c in COMBINATIONS]
+
+
+@pytest.fixture(scope="session", params=COMBINATIONS, ids=COMBINATION_IDS)
+def baked(request: pytest.FixtureRequest, installed_projects: InstalledProjects) -> BakedProject:
+    """Each option combination, baked."""
+    return installed_projects.bake(request.param)
+
+
+@pytest.fixture(scope="session", params=COMBINATIONS, ids=COMBINATION_IDS)
+def generated(
+    request: pytest.FixtureRequest, installed_projects: InstalledProjects
+) -> GeneratedProject:
+    """Each option combination, baked and installed."""
+    return installed_projects.get(request.param)
+
+
+@pytest.fixture(scope="session")
+def default_project(installed_projects: InstalledProjects) -> GeneratedProject:
+    """The project `cookiecutter --no-input` makes, installed."""
+    return installed_projects.get(DEFAULTS)

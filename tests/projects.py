@@ -1,0 +1,97 @@
+"""Baked projects, each with its own virtual environment, and ways to run commands in them."""
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pytest_cookies.plugin import Cookies
+
+COMMAND_TIMEOUT = 600
+
+
+def find_python(version: str) -> Path:
+    """An interpreter for `version`: on PATH, or installed by pyenv (whose shims can't pick one)."""
+    candidates = [shutil.which(f"python{version}")]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += sorted(
+        str(path) for path in pyenv_root.glob(f"versions/{version}.*/bin/python{version}")
+    )
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return Path(candidate)
+    pytest.fail(f"no Python {version} interpreter found (looked on PATH and in {pyenv_root})")
+
+
+@dataclass(frozen=True)
+class BakedProject:
+    """A project generated for one option combination."""
+
+    path: Path
+    combination: dict[str, str]
+
+
+@dataclass(frozen=True)
+class GeneratedProject(BakedProject):
+    """A baked project with its own virtual environment."""
+
+    venv: Path
+
+    def run(
+        self, *command: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `command` in the project directory with its virtual environment first on PATH."""
+        path = f"{self.venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
+        return subprocess.run(
+            command,
+            cwd=self.path,
+            env={**os.environ, "PATH": path, "VIRTUAL_ENV": str(self.venv), **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+
+    def check(self, *command: str, env: dict[str, str] | None = None) -> str:
+        """Run `command` and fail the test with its output unless it succeeds."""
+        result = self.run(*command, env=env)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"{' '.join(command)} failed:\n{output}"
+        return output
+
+
+def bake(cookies: Cookies, **context: str) -> Path:
+    result = cookies.bake(extra_context=context)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    assert result.project_path is not None
+    return Path(result.project_path)
+
+
+def create_venv(project_dir: Path, python_version: str) -> Path:
+    """A virtual environment with the project installed as `pip install -e '.[dev]'` would."""
+    venv = project_dir / ".venv"
+    uv_env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    for command in (
+        ["uv", "venv", "--quiet", "--python", str(find_python(python_version)), str(venv)],
+        [
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            "-e",
+            ".[dev]",
+        ],
+    ):
+        subprocess.run(command, cwd=project_dir, env=uv_env, check=True, timeout=COMMAND_TIMEOUT)
+    return venv

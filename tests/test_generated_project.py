@@ -1,0 +1,27 @@
+"""Each generated project is lint-clean, type-clean, and its own tests pass on its real broker."""
+
+from .brokers import broker_environment
+from .options import combination_id
+from .projects import GeneratedProject
+
+
+def test_ruff_is_clean(generated: GeneratedProject) -> None:
+    generated.check("ruff", "check", ".")
+    generated.check("ruff", "format", "--check", ".")
+
+
+def test_mypy_strict_is_clean(generated: GeneratedProject) -> None:
+    generated.check("mypy")
+
+
+def test_own_suite_passes_against_its_broker(generated: GeneratedProject) -> None:
+    with broker_environment(generated.combination, combination_id(generated.combination)) as env:
+        output = generated.check("pytest", "-q", "-p", "no:cacheprovider", env=env)
+    assert " failed" not in output
+    assert " skipped" not in output
+
+
+def test_cli_runs_as_a_module(generated: GeneratedProject) -> None:
+    package = generated.path.name.replace("-", "_")
+    output = generated.check("python", "-m", package, "topology", "show")
+    assert output.startswith("default:")
