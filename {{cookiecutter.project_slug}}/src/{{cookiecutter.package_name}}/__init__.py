@@ -1,8 +1,18 @@
 """{{ cookiecutter.project_name }}: {{ cookiecutter.description }}
 
-`celery -A {{ cookiecutter.package_name }} worker` finds the Celery app here.
+`celery -A {{ cookiecutter.package_name }} worker` finds the Celery app here as `app`. It is
+loaded on first use, so `python -m {{ cookiecutter.package_name }}` can report invalid settings
+as a plain message.
 """
 
-from .celery_app import app
+from celery import Celery
 
 __all__ = ["app"]
+
+
+def __getattr__(name: str) -> Celery:
+    if name == "app":
+        from .celery_app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

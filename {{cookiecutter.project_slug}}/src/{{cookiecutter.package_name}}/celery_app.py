@@ -8,6 +8,7 @@ from celery import Celery
 from celery.signals import celeryd_after_setup
 
 from . import topology
+from .deadletter.guard import DeadLetterGuardConsumer
 from .settings import Settings, get_settings
 from .startup import prepare_worker
 
@@ -82,6 +83,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
         # Routing to a queue this module doesn't declare is an error, not a silent new queue.
         "task_create_missing_queues": False,
         "include": task_modules(),
+        "worker_consumer": DeadLetterGuardConsumer,
         "enable_utc": True,
         "timezone": "UTC",
     }

@@ -17,9 +17,9 @@ from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
 
 from .workers import WorkerProcess, spawn_worker
 {% if cookiecutter.broker == "rabbitmq" %}
-START_A_BROKER = "docker compose up -d rabbitmq, or rabbitmq-server -detached"
+START_A_BROKER = "rabbitmq-server -detached, or a rabbitmq container on port 5672"
 {%- else %}
-START_A_BROKER = "docker compose up -d redis, or redis-server --daemonize yes"
+START_A_BROKER = "redis-server --daemonize yes, or a redis container on port 6379"
 {%- endif %}
 
 

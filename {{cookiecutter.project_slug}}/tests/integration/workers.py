@@ -8,6 +8,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+{%- if cookiecutter.broker == "rabbitmq" %}
+from typing import cast
+
+from amqp.protocol import queue_declare_ok_t
+from kombu import Connection, Queue
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.celery_app import app
 
@@ -22,6 +28,17 @@ def wait_for(condition: Callable[[], bool], within: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {within:.0f} s")
         time.sleep(0.2)
+
+
+{%- if cookiecutter.broker == "rabbitmq" %}
+
+
+def messages_waiting(connection: Connection, queue_name: str) -> int:
+    """How many messages `queue_name` holds that no consumer has taken."""
+    with connection.channel() as channel:
+        declared = Queue(queue_name).bind(channel).queue_declare(passive=True)
+    return int(cast(queue_declare_ok_t, declared).message_count)
+{%- endif %}
 
 
 @dataclass
