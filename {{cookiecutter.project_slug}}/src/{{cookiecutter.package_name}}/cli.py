@@ -36,6 +36,37 @@ def config_show() -> None:
 
 
 @main.group()
+def policies() -> None:
+    """Inspect the retry policy of every registered task."""
+
+
+@policies.command("show")
+def policies_show() -> None:
+    """Print each task's tier, the wait before each retry, and the worst case to dead-letter."""
+    load_settings()
+    from .celery_app import app
+    from .policies import application_tasks, schedule
+
+    for task in application_tasks(app):
+        click.echo("\n".join(schedule(task)))
+
+
+@policies.command("check")
+def policies_check() -> None:
+    """Fail, naming task and rule, if any task breaks a rule of the retry guide."""
+    load_settings()
+    from .celery_app import app
+    from .policies import check
+
+    found = check(app)
+    for violation in found:
+        click.echo(str(violation), err=True)
+    if found:
+        raise click.ClickException(f"{len(found)} retry policy problem(s)")
+    click.echo("every task's retry policy is safe")
+
+
+@main.group()
 def topology() -> None:
     """Inspect the exchanges and queues this service uses."""
 

@@ -15,9 +15,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Seconds = Annotated[int, Field(gt=0)]
+RetryBudget = Annotated[int, Field(ge=0, le=50)]
 
 # The URL schemes each connection accepts in this build of the service.
 URL_SCHEMES = {
@@ -60,6 +61,28 @@ class Settings(BaseSettings):
     redis_visibility_timeout: Seconds = 3600
 {%- endif %}
 
+    retry_transient_max_retries: RetryBudget = 8
+    retry_transient_backoff_base: Seconds = 2
+    retry_transient_backoff_cap: Seconds = 600
+    retry_rate_limited_max_retries: RetryBudget = 5
+    retry_rate_limited_retry_after_cap: Seconds = 300
+
+    log_redact_keys: Annotated[frozenset[str], NoDecode] = frozenset(
+        {"password", "token", "secret", "authorization", "api_key", "card_number", "cvv"}
+    )
+
+    profile_api_url: str = "http://localhost:8081"
+    crm_api_url: str = "http://localhost:8082"
+    payment_gateway_url: str = "http://localhost:8083"
+    http_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+
+    @field_validator("log_redact_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(key.strip().lower() for key in value.split(",") if key.strip())
+        return value
+
     @field_validator(*URL_SCHEMES)
     @classmethod
     def _url_fits_this_build(cls, url: SecretStr, info: ValidationInfo) -> SecretStr:
@@ -69,6 +92,14 @@ class Settings(BaseSettings):
             expected = " or ".join(f"{name}://" for name in accepted)
             raise ValueError(f"must be a {expected} URL (this service was generated for it)")
         return url
+
+    @model_validator(mode="after")
+    def _backoff_cap_above_base(self) -> Self:
+        if self.retry_transient_backoff_cap < self.retry_transient_backoff_base:
+            raise ValueError(
+                "RETRY_TRANSIENT_BACKOFF_CAP must not be lower than RETRY_TRANSIENT_BACKOFF_BASE"
+            )
+        return self
 
     @model_validator(mode="after")
     def _soft_limit_comes_first(self) -> Self:

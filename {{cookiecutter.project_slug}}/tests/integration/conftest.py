@@ -15,6 +15,7 @@ from kombu.utils.url import maybe_sanitize_url
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
 
+from .http_stub import HttpStub
 from .workers import WorkerProcess, spawn_worker
 {% if cookiecutter.broker == "rabbitmq" %}
 START_A_BROKER = "rabbitmq-server -detached, or a rabbitmq container on port 5672"
@@ -52,13 +53,28 @@ def worker_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def worker(broker: Connection, worker_logs: Path) -> Iterator[WorkerProcess]:
-    """One main worker for the session, started on an empty work queue."""
+def http_stub() -> Iterator[HttpStub]:
+    """The downstream APIs the example tasks call, played by a scripted local server."""
+    with HttpStub() as stub:
+        yield stub
+
+
+@pytest.fixture(scope="session")
+def worker(broker: Connection, worker_logs: Path, http_stub: HttpStub) -> Iterator[WorkerProcess]:
+    """One main worker for the session, started on an empty work queue.
+
+    Its downstream APIs are the HTTP stub, and its transient backoff is 1 s capped at 2 s, so
+    retries finish within seconds.
+    """
     with broker.channel() as channel:
         work_queue = app.amqp.queues[WORK_QUEUE].bind(channel)
         work_queue.declare()
         work_queue.purge()
-    running = spawn_worker(worker_logs)
+    downstream = {
+        name: http_stub.url for name in ("PROFILE_API_URL", "CRM_API_URL", "PAYMENT_GATEWAY_URL")
+    }
+    fast_retries = {"RETRY_TRANSIENT_BACKOFF_BASE": "1", "RETRY_TRANSIENT_BACKOFF_CAP": "2"}
+    running = spawn_worker(worker_logs, env={**downstream, **fast_retries})
     try:
         running.wait_until_ready()
         yield running

@@ -1,0 +1,141 @@
+"""Check every registered task against the retry guide's gotchas, and preview its schedule.
+
+`python -m {{ cookiecutter.package_name }} policies check` fails, naming task and rule, when a task:
+- retries a catch-all (`autoretry_for` would also retry programming errors and poison payloads);
+- has `max_retries=None` (retries forever);
+- retries without a dead-letter path (its final failure would vanish);
+{%- if cookiecutter.broker == "redis" %}
+- can wait longer between retries than `REDIS_VISIBILITY_TIMEOUT` minus its hard time limit (Redis
+  would hand the waiting message to a second worker);
+{%- endif %}
+- retries with `acks_late` off (a worker crash loses the message).
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from celery import Celery, Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from .retry import RetryPolicy
+from .settings import get_settings
+from .tasks.base import DLQTask
+
+# A class in `autoretry_for` that catches any of these retries bugs and bad input too.
+NEVER_TRANSIENT: tuple[type[BaseException], ...] = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    SoftTimeLimitExceeded,
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    task: str
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.task}: [{self.rule}] {self.message}"
+
+
+def application_tasks(app: Celery) -> list[Task]:  # type: ignore[type-arg]
+    """The app's own tasks, without Celery's built-ins."""
+    app.loader.import_default_modules()
+    return [task for name, task in sorted(app.tasks.items()) if not name.startswith("celery.")]
+
+
+def retried_errors(task: Task) -> tuple[type[BaseException], ...]:  # type: ignore[type-arg]
+    return tuple(getattr(task, "autoretry_for", ()))
+
+
+def has_dead_letter_path(app: Celery, task: Task) -> bool:  # type: ignore[type-arg]
+    """The app records the final failure (DLQTask), or the broker dead-letters it (RabbitMQ DLX:
+    late acks, failures rejected, and a dead-letter exchange on the task's queue)."""
+    if isinstance(task, DLQTask):
+        return True
+    queue = app.amqp.queues.get(getattr(task, "queue", None) or app.conf.task_default_queue)
+    arguments = (queue.queue_arguments if queue is not None else None) or {}
+    rejected_on_failure = task.acks_late and app.conf.task_acks_on_failure is False
+    return bool(rejected_on_failure and "x-dead-letter-exchange" in arguments)
+
+
+{%- if cookiecutter.broker == "redis" %}
+
+
+def longest_wait(task: Task) -> int:  # type: ignore[type-arg]
+    """The longest a retry can wait, in seconds."""
+    policy: RetryPolicy | None = getattr(task, "retry_policy", None)
+    if policy is not None:
+        return max(policy.delay_range(n)[1] for n in range(max(policy.max_retries, 1)))
+    if getattr(task, "retry_backoff", False):
+        return int(getattr(task, "retry_backoff_max", 600))
+    return int(task.default_retry_delay)
+{%- endif %}
+
+
+def violations(app: Celery, task: Task) -> Iterator[Violation]:  # type: ignore[type-arg]
+    if task.max_retries is None:
+        yield Violation(task.name, "infinite-retries", "max_retries=None retries forever")
+    if not retried_errors(task):
+        return
+    catch_alls = [
+        cls.__name__
+        for cls in retried_errors(task)
+        if any(issubclass(never, cls) for never in NEVER_TRANSIENT)
+    ]
+    if catch_alls:
+        yield Violation(
+            task.name,
+            "catch-all",
+            f"autoretry_for lists {', '.join(catch_alls)}, which also catches programming errors "
+            "and poison payloads; list the narrow transient classes instead",
+        )
+    if not has_dead_letter_path(app, task):
+        yield Violation(
+            task.name,
+            "no-dead-letter-path",
+            "it retries, but its final failure has no dead-letter path; use base=DLQTask",
+        )
+    if not task.acks_late:
+        yield Violation(
+            task.name,
+            "acks-early",
+            "it retries with acks_late off, so a worker crash mid-task loses the message",
+        )
+{%- if cookiecutter.broker == "redis" %}
+    time_limit = int(task.time_limit or app.conf.task_time_limit or 0)
+    visibility_timeout = int(app.conf.broker_transport_options["visibility_timeout"])
+    if longest_wait(task) > visibility_timeout - time_limit:
+        yield Violation(
+            task.name,
+            "visibility-timeout",
+            f"a retry can wait {longest_wait(task)} s, longer than REDIS_VISIBILITY_TIMEOUT "
+            f"({visibility_timeout} s) minus the hard time limit ({time_limit} s): Redis would "
+            "run it twice; lower the backoff cap or raise the timeout",
+        )
+{%- endif %}
+
+
+def check(app: Celery) -> list[Violation]:
+    """Every rule every task breaks; empty when all tasks are safe."""
+    return [found for task in application_tasks(app) for found in violations(app, task)]
+
+
+def schedule(task: Task) -> list[str]:  # type: ignore[type-arg]
+    """A task's tier, the wait before each retry, and the worst case until dead-lettering."""
+    policy: RetryPolicy | None = getattr(task, "retry_policy", None)
+    if policy is None:
+        return [f"{task.name}: no retry policy"]
+    time_limit = int(task.time_limit or get_settings().celery_task_time_limit)
+    lines = [f"{task.name}: {policy.name} tier ({policy.description})"]
+    for retry in range(policy.max_retries):
+        shortest, longest = policy.delay_range(retry)
+        lines.append(f"  retry {retry + 1}: waits {shortest}-{longest} s")
+    lines.append(
+        f"  dead-lettered within {policy.worst_case_seconds(time_limit)} s at worst "
+        f"({policy.max_retries + 1} runs of up to {time_limit} s each, plus the waits)"
+    )
+    return lines

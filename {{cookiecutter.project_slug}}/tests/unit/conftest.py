@@ -1,0 +1,26 @@
+"""Unit tests run eagerly, in process: no broker."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from {{ cookiecutter.package_name }}.deadletter.handoff import use_sink
+from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
+
+
+class MemorySink:
+    """Keeps dead letters in a list, for assertions."""
+
+    def __init__(self) -> None:
+        self.records: list[DeadLetter] = []
+
+    def record(self, dead_letter: DeadLetter) -> None:
+        self.records.append(dead_letter)
+
+
+@pytest.fixture
+def dead_letters() -> Iterator[MemorySink]:
+    sink = MemorySink()
+    previous = use_sink(sink)
+    yield sink
+    use_sink(previous)
