@@ -9,7 +9,10 @@ from pathlib import Path
 BROKER = {{ cookiecutter.broker | tojson }}
 RESULT_BACKEND = {{ cookiecutter.result_backend | tojson }}
 
-UNUSED_WITH_RABBITMQ = ("tests/unit/policy_checks/test_visibility_timeout.py",)
+UNUSED_WITH_RABBITMQ = (
+    "tests/unit/policy_checks/test_visibility_timeout.py",
+    "src/{{ cookiecutter.package_name }}/deadletter/signals.py",
+)
 UNUSED_WITHOUT_RESULT_BACKEND = ("tests/integration/test_result_backend.py",)
 
 

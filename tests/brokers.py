@@ -74,11 +74,12 @@ def redis_database() -> Iterator[str]:
 
 @contextmanager
 def broker_environment(combination: dict[str, str], run_name: str) -> Iterator[dict[str, str]]:
-    """CELERY_* variables pointing a project's tests at a fresh place on its real broker."""
+    """Variables pointing a project's tests at a fresh place on its real broker, and at an empty
+    Redis database for results and dead letters."""
     with redis_database() as redis_url:
-        environment = (
-            {"CELERY_RESULT_BACKEND": redis_url} if combination["result_backend"] == "redis" else {}
-        )
+        environment = {"DEAD_LETTER_REDIS_URL": redis_url}
+        if combination["result_backend"] == "redis":
+            environment["CELERY_RESULT_BACKEND"] = redis_url
         if combination["broker"] == "rabbitmq":
             with rabbitmq_vhost(run_name) as amqp_url:
                 yield {**environment, "CELERY_BROKER_URL": amqp_url}

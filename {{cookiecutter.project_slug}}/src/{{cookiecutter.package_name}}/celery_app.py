@@ -5,10 +5,14 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
-from celery.signals import celeryd_after_setup
+from celery.signals import celeryd_after_setup{% if cookiecutter.broker == "redis" %}, task_failure{% endif %}
 
 from . import topology
-from .deadletter.guard import DeadLetterGuardConsumer
+from .deadletter.consumer import DeadLetterConsumer
+{%- if cookiecutter.broker == "redis" %}
+from .deadletter.signals import record_rejection
+{%- endif %}
+from .heartbeat import install_health_checks
 from .settings import Settings, get_settings
 from .startup import prepare_worker
 
@@ -83,7 +87,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
         # Routing to a queue this module doesn't declare is an error, not a silent new queue.
         "task_create_missing_queues": False,
         "include": task_modules(),
-        "worker_consumer": DeadLetterGuardConsumer,
+        "worker_consumer": DeadLetterConsumer,
         "enable_utc": True,
         "timezone": "UTC",
     }
@@ -93,8 +97,12 @@ def create_app(settings: Settings) -> Celery:
     """A Celery app configured from `settings`."""
     app = Celery(__package__)
     app.conf.update(build_config(settings))
+    install_health_checks(app, settings.health_dir)
     return app
 
 
 app = create_app(get_settings())
 celeryd_after_setup.connect(prepare_worker, weak=False, dispatch_uid=f"{__package__}.startup")
+{%- if cookiecutter.broker == "redis" %}
+task_failure.connect(record_rejection, weak=False, dispatch_uid=f"{__package__}.rejections")
+{%- endif %}

@@ -5,6 +5,7 @@ A value that can't work stops start-up with `SettingsError`, naming the variable
 """
 
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import (
@@ -30,6 +31,7 @@ URL_SCHEMES = {
 {%- if cookiecutter.result_backend == "redis" %}
     "celery_result_backend": ("redis", "rediss"),
 {%- endif %}
+    "dead_letter_redis_url": ("redis", "rediss"),
 }
 
 
@@ -59,6 +61,7 @@ class Settings(BaseSettings):
     rabbitmq_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
 {%- else %}
     redis_visibility_timeout: Seconds = 3600
+    redis_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
 {%- endif %}
 
     retry_transient_max_retries: RetryBudget = 8
@@ -66,6 +69,11 @@ class Settings(BaseSettings):
     retry_transient_backoff_cap: Seconds = 600
     retry_rate_limited_max_retries: RetryBudget = 5
     retry_rate_limited_retry_after_cap: Seconds = 300
+
+    dead_letter_redis_url: SecretStr = SecretStr("redis://localhost:6379/2")
+    dead_letter_max_records: Annotated[int, Field(ge=100)] = 100_000
+    dead_letter_max_age_days: Annotated[int, Field(ge=1)] = 30
+    dead_letter_max_replays: Annotated[int, Field(ge=1, le=100)] = 3
 
     log_redact_keys: Annotated[frozenset[str], NoDecode] = frozenset(
         {"password", "token", "secret", "authorization", "api_key", "card_number", "cvv"}
@@ -75,6 +83,11 @@ class Settings(BaseSettings):
     crm_api_url: str = "http://localhost:8082"
     payment_gateway_url: str = "http://localhost:8083"
     http_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+
+    # Deployment: how long a stopping worker may take, and the files its probes read.
+    worker_shutdown_grace: Seconds = 330
+    health_dir: Path = Path("/tmp/{{ cookiecutter.project_slug }}-health")  # noqa: S108
+    health_heartbeat_max_age: Annotated[int, Field(ge=2, le=600)] = 20
 
     @field_validator("log_redact_keys", mode="before")
     @classmethod
@@ -120,6 +133,17 @@ class Settings(BaseSettings):
             )
         return self
 {%- endif %}
+
+    @model_validator(mode="after")
+    def _shutdown_outlasts_tasks(self) -> Self:
+        # A warm shutdown waits for running tasks, which the hard time limit ends at the latest;
+        # the margin lets the worker return the messages it holds before it is killed.
+        if self.worker_shutdown_grace < self.celery_task_time_limit + 10:
+            raise ValueError(
+                "WORKER_SHUTDOWN_GRACE must be at least CELERY_TASK_TIME_LIMIT + 10 seconds, "
+                "so a stopping worker can finish its running task before it is killed"
+            )
+        return self
 
 
 def describe(error: ValidationError) -> str:

@@ -13,8 +13,11 @@ from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
 from {{ cookiecutter.package_name }}.celery_app import app
-from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
+from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore, connect_store
+from {{ cookiecutter.package_name }}.settings import get_settings
+from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE
 
+from . import faulty_tasks
 from .http_stub import HttpStub
 from .workers import WorkerProcess, spawn_worker
 {% if cookiecutter.broker == "rabbitmq" %}
@@ -73,10 +76,36 @@ def worker(broker: Connection, worker_logs: Path, http_stub: HttpStub) -> Iterat
     downstream = {
         name: http_stub.url for name in ("PROFILE_API_URL", "CRM_API_URL", "PAYMENT_GATEWAY_URL")
     }
-    fast_retries = {"RETRY_TRANSIENT_BACKOFF_BASE": "1", "RETRY_TRANSIENT_BACKOFF_CAP": "2"}
-    running = spawn_worker(worker_logs, env={**downstream, **fast_retries})
+    fast_retries = {
+        "RETRY_TRANSIENT_BACKOFF_BASE": "1",
+        "RETRY_TRANSIENT_BACKOFF_CAP": "2",
+        "RETRY_TRANSIENT_MAX_RETRIES": "2",
+    }
+    running = spawn_worker(
+        worker_logs, f"--include={faulty_tasks.MODULE}", env={**downstream, **fast_retries}
+    )
     try:
         running.wait_until_ready()
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def dead_letter_worker(broker: Connection, worker_logs: Path) -> Iterator[WorkerProcess]:
+    """The dedicated dead-letter worker, started with the guide's command; it knows the same
+    tasks as the main worker, so it can tell an unknown task from a rejected one."""
+    running = spawn_worker(
+        worker_logs, f"--queues={DEAD_LETTER_QUEUE}", f"--include={faulty_tasks.MODULE}"
+    )
+    try:
+        running.wait_until_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def store() -> RedisDeadLetterStore:
+    """The dead-letter store the workers write to (DEAD_LETTER_REDIS_URL)."""
+    return connect_store(get_settings())

@@ -22,13 +22,3 @@ def test_retry_after_is_honoured(worker: WorkerProcess, http_stub: HttpStub) -> 
     first, retry = http_stub.requests_to(path)
     assert (first.status, retry.status) == (429, 200)
     assert retry.at - first.at >= 3.0
-
-
-def test_declined_card_runs_exactly_once(worker: WorkerProcess, http_stub: HttpStub) -> None:
-    path = "/payments/p-declined/charge"
-    http_stub.script(path, Reply(402, body={"error": "card_declined"}))
-    sent = charge_card.delay("p-declined")
-    # The dead-letter hand-off logs the record once the task has failed for good.
-    wait_for(lambda: f'"id": "{sent.id}"' in worker.log(), within=30, what="the dead-letter record")
-    assert [request.status for request in http_stub.requests_to(path)] == [402]
-    assert '"reason": "non_retryable"' in worker.log()

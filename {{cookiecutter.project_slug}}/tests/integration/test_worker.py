@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.topology import (
     declare,
 )
 
-from .workers import WorkerProcess, messages_waiting, spawn_worker, wait_for
+from .workers import WorkerProcess, spawn_worker, wait_for
 {%- else %}
 from pathlib import Path
 
@@ -80,32 +80,4 @@ def test_work_queue_on_the_broker_is_a_quorum_queue(
     )
     with pytest.raises(TopologyConflictError, match=r"'x-queue-type'.*current is 'quorum'"):
         declare(broker, (classic,))
-{%- endif %}
-{%- if cookiecutter.broker == "rabbitmq" %}
-
-
-def test_dead_letter_worker_never_executes_or_drops_a_dead_letter(
-    broker: Connection, worker: WorkerProcess, worker_logs: Path
-) -> None:
-    with broker.channel() as channel:
-        app.amqp.queues[DEAD_LETTER_QUEUE].bind(channel).purge()
-    # An unknown task is rejected by the main worker, so RabbitMQ dead-letters it.
-    sent = app.send_task("{{ cookiecutter.package_name }}.tasks.no_such_task")
-    wait_for(
-        lambda: messages_waiting(broker, DEAD_LETTER_QUEUE) == 1,
-        within=30,
-        what="unknown task dead-lettered",
-    )
-
-    dead_letter_worker = spawn_worker(worker_logs, f"--queues={DEAD_LETTER_QUEUE}")
-    try:
-        dead_letter_worker.wait_until_ready()
-        wait_for(
-            lambda: f"holding dead letter {sent.id}" in dead_letter_worker.log(),
-            within=30,
-            what="dead letter held",
-        )
-    finally:
-        dead_letter_worker.stop()
-    assert messages_waiting(broker, DEAD_LETTER_QUEUE) == 1
 {%- endif %}

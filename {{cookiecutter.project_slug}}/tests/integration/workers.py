@@ -8,12 +8,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-{%- if cookiecutter.broker == "rabbitmq" %}
-from typing import cast
-
-from amqp.protocol import queue_declare_ok_t
-from kombu import Connection, Queue
-{%- endif %}
 
 from {{ cookiecutter.package_name }}.celery_app import app
 
@@ -30,24 +24,26 @@ def wait_for(condition: Callable[[], bool], within: float, what: str) -> None:
         time.sleep(0.2)
 
 
-{%- if cookiecutter.broker == "rabbitmq" %}
-
-
-def messages_waiting(connection: Connection, queue_name: str) -> int:
-    """How many messages `queue_name` holds that no consumer has taken."""
-    with connection.channel() as channel:
-        declared = Queue(queue_name).bind(channel).queue_declare(passive=True)
-    return int(cast(queue_declare_ok_t, declared).message_count)
-{%- endif %}
+def holds_throughout(condition: Callable[[], bool], during: float, what: str) -> None:
+    """Poll `condition` for `during` seconds; fail naming `what` as soon as it doesn't hold."""
+    deadline = time.monotonic() + during
+    while time.monotonic() < deadline:
+        if not condition():
+            raise AssertionError(f"{what}: stopped holding")
+        time.sleep(0.2)
 
 
 @dataclass
 class WorkerProcess:
-    """A `celery worker` running in its own process, logging to `log_path`."""
+    """A `celery worker` running in its own process, logging to `log_path`.
+
+    It keeps its health files (heartbeat, ready) in `health_dir`, its own HEALTH_DIR.
+    """
 
     nodename: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    health_dir: Path
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -87,6 +83,7 @@ def spawn_worker(
     """Start `celery -A <package> worker` with `worker_args`; doesn't wait for it."""
     nodename = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = log_dir / f"{nodename}.log"
+    health_dir = log_dir / f"{nodename}-health"
     command = [
         sys.executable,
         "-m",
@@ -103,6 +100,9 @@ def spawn_worker(
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HEALTH_DIR": str(health_dir), **(env or {})},
         )
-    return WorkerProcess(nodename, process, log_path)
+    return WorkerProcess(nodename, process, log_path, health_dir)

@@ -1,8 +1,11 @@
 """The dead-letter record: everything needed to understand a failure and replay the task."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from ..redaction import redact
+from ..settings import get_settings
 
 Reason = Literal[
     "exhausted",
@@ -13,6 +16,10 @@ Reason = Literal[
     "malformed",
     "time_limit",
 ]
+REASONS: tuple[Reason, ...] = get_args(Reason)
+
+# `dead`: waiting for a decision. `replayed`: re-published; a new failure makes it `dead` again.
+Status = Literal["dead", "replayed"]
 
 
 @dataclass(frozen=True)
@@ -33,11 +40,61 @@ class DeadLetter:
     last_failed_at: str
     hostname: str
     replays: int = 0
+    status: Status = "dead"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DeadLetter":
+        known = {field.name for field in fields(cls)}
+        return cls(**{name: value for name, value in data.items() if name in known})
+
+
+def failure_record(
+    *,
+    task_id: str,
+    task: str,
+    args: Any,
+    kwargs: Any,
+    reason: Reason,
+    error: BaseException | str,
+    traceback: str,
+    retries: int,
+    queue: str,
+    hostname: str,
+    failed_at: str | None = None,
+) -> DeadLetter:
+    """A record for one failure; arguments are redacted (`LOG_REDACT_KEYS`) before anything
+    keeps them. `error` is the exception, or a description when there is none."""
+    sensitive = get_settings().log_redact_keys
+    when = failed_at or now()
+    if isinstance(error, BaseException):
+        exception_type = f"{type(error).__module__}.{type(error).__qualname__}"
+        exception_message = str(error)
+    else:
+        exception_type, exception_message = "", error
+    return DeadLetter(
+        id=task_id,
+        task=task,
+        args=redact(list(args or ()), sensitive),
+        kwargs=redact(dict(kwargs or {}), sensitive),
+        reason=reason,
+        exception_type=exception_type,
+        exception_message=exception_message,
+        traceback=traceback,
+        retries=retries,
+        queue=queue,
+        first_failed_at=when,
+        last_failed_at=when,
+        hostname=hostname,
+    )
 
 
 def now() -> str:
     """The current UTC time as ISO 8601, the format of the record's timestamps."""
     return datetime.now(UTC).isoformat()
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)

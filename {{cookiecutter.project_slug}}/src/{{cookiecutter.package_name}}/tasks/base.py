@@ -11,9 +11,10 @@ from typing import Any
 
 from billiard.einfo import ExceptionInfo
 from celery import Task
+from celery.exceptions import TimeLimitExceeded
 
 from ..deadletter.handoff import hand_off
-from ..deadletter.record import DeadLetter, Reason, now
+from ..deadletter.record import DeadLetter, Reason, failure_record
 from ..metrics import TASK_DURATION, TASKS_FAILED, TASKS_RETRIED, TASKS_SUCCEEDED
 from ..redaction import redact
 from ..retry import RetryPolicy
@@ -101,8 +102,9 @@ class TrackedTask(Task):  # type: ignore[type-arg]
 class DLQTask(TrackedTask):
     """A `TrackedTask` whose terminal failure always becomes a dead-letter record.
 
-    The reason is `exhausted` when a retryable error outlived `max_retries`, and
-    `non_retryable` for an error its policy never retries.
+    The reason is `exhausted` when a retryable error outlived `max_retries`, `non_retryable`
+    for an error its policy never retries, and `time_limit` when the hard time limit killed it
+    (Celery 5.7 calls `on_failure` for that, in the worker's main process).
     """
 
     def on_failure(
@@ -112,6 +114,8 @@ class DLQTask(TrackedTask):
         hand_off(self.dead_letter(exc, task_id, args, kwargs, str(einfo)))
 
     def failure_reason(self, exc: BaseException) -> Reason:
+        if isinstance(exc, TimeLimitExceeded):
+            return "time_limit"
         retryable = isinstance(exc, self.autoretry_for)
         excluded = isinstance(exc, self.dont_autoretry_for)
         return "exhausted" if retryable and not excluded else "non_retryable"
@@ -119,20 +123,15 @@ class DLQTask(TrackedTask):
     def dead_letter(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, traceback: str
     ) -> DeadLetter:
-        sensitive = get_settings().log_redact_keys
-        failed_at = now()
-        return DeadLetter(
-            id=task_id,
+        return failure_record(
+            task_id=task_id,
             task=self.name,
-            args=redact(list(args or ()), sensitive),
-            kwargs=redact(dict(kwargs or {}), sensitive),
+            args=args,
+            kwargs=kwargs,
             reason=self.failure_reason(exc),
-            exception_type=f"{type(exc).__module__}.{type(exc).__qualname__}",
-            exception_message=str(exc),
+            error=exc,
             traceback=traceback,
-            retries=self.request.retries,
+            retries=self.request.retries or 0,
             queue=self.queue_name(),
-            first_failed_at=failed_at,
-            last_failed_at=failed_at,
             hostname=self.request.hostname or socket.gethostname(),
         )

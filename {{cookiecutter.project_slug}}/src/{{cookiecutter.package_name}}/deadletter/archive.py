@@ -1,0 +1,84 @@
+"""Turn a message from the `dead_letter` queue into a dead-letter record, without running it.
+
+Two kinds of message arrive there:
+- a raw task message dead-lettered by RabbitMQ (its `x-death` header says why and from where);
+- a record published by the application because the store was unreachable when the task failed.
+"""
+
+from collections.abc import Container
+from datetime import datetime
+from typing import Any
+
+from kombu.message import Message
+
+from .record import DeadLetter, Reason, failure_record, now
+from .store import DeadLetterStore
+from .transport import is_record_message
+
+# RabbitMQ's reasons that end a task; `expired` hops come from native delayed delivery.
+BROKER_REASONS = ("delivery_limit", "rejected")
+
+
+def death(headers: dict[str, Any]) -> dict[str, Any]:
+    """The `x-death` entry that dead-lettered the message (the newest terminal one)."""
+    for entry in headers.get("x-death") or ():
+        if entry.get("reason") in BROKER_REASONS:
+            return dict(entry)
+    return {}
+
+
+def reason_for(headers: dict[str, Any], registered: Container[str]) -> Reason:
+    if death(headers).get("reason") == "delivery_limit":
+        return "delivery_limit"
+    if headers.get("task") not in registered:
+        return "unknown_task"
+    return "rejected"
+
+
+def failed_at(entry: dict[str, Any]) -> str:
+    when = entry.get("time")
+    return when.isoformat() if isinstance(when, datetime) else now()
+
+
+def record_from_task_message(
+    message: Message, registered: Container[str], reason: Reason | None = None
+) -> DeadLetter:
+    """A record for a raw task message, from its headers, body and `x-death`; the reason is
+    worked out from those unless given."""
+    headers = dict(message.headers or {})
+    entry = death(headers)
+    reason = reason or reason_for(headers, registered)
+    try:
+        args, kwargs, _options = message.decode()
+    except (ValueError, TypeError) as error:
+        args, kwargs, reason = [], {}, "malformed"
+        detail = f"undecodable body: {error}"
+    else:
+        detail = f"{reason}: {entry.get('reason') or 'refused by the worker'}"
+    return failure_record(
+        task_id=str(headers.get("id") or ""),
+        task=str(headers.get("task") or ""),
+        args=args,
+        kwargs=kwargs,
+        reason=reason,
+        error=detail,
+        traceback="",
+        retries=int(headers.get("retries") or 0),
+        queue=str(entry.get("queue") or message.delivery_info.get("routing_key") or ""),
+        hostname=str(headers.get("origin") or ""),
+        failed_at=failed_at(entry),
+    )
+
+
+def archive(message: Message, store: DeadLetterStore, registered: Container[str]) -> DeadLetter:
+    """Write the message's record to `store` unless the failing task already did.
+
+    Raises whatever the store raises, leaving the message to be archived again later.
+    """
+    if is_record_message(message.headers):
+        return store.save(DeadLetter.from_dict(message.decode()))
+    record = record_from_task_message(message, registered)
+    existing = store.get(record.id)
+    if existing is not None and existing.status == "dead":
+        return existing
+    return store.save(record)

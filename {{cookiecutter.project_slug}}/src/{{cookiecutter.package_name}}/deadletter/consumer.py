@@ -1,0 +1,103 @@
+"""The worker's consumer: dead letters are archived, never dispatched to business code.
+
+A dead letter is a raw task message. Dispatched like any other, it would run the task that
+already failed, and a second failure would drop it: nothing dead-letters the `dead_letter`
+queue. This consumer writes each one to the dead-letter store and acknowledges it only once the
+store has it; while the store is unreachable the message stays unacknowledged and the write is
+retried.
+{%- if cookiecutter.broker == "redis" %}
+
+Redis has no dead-letter exchange and no delivery limit, so this consumer also records an unknown
+task before Celery rejects (deletes) it, and counts deliveries of each message: one redelivered
+more than `REDIS_DELIVERY_LIMIT` times (a poison message killing its worker) is dead-lettered
+with reason `delivery_limit` instead of run again.
+{%- endif %}
+"""
+
+import logging
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+import redis
+from celery.worker.consumer import Consumer
+from kombu.message import Message
+
+from ..settings import get_settings
+from ..topology import DEAD_LETTER_EXCHANGE
+from .archive import archive{% if cookiecutter.broker == "redis" %}, record_from_task_message{% endif %}
+{%- if cookiecutter.broker == "redis" %}
+from .handoff import hand_off
+{%- endif %}
+from .store import RedisDeadLetterStore, connect_store
+
+logger = logging.getLogger(__name__)
+
+MessageHandler = Callable[[Message], Any]
+ARCHIVE_RETRY_SECONDS = 5.0
+
+
+def is_dead_letter(message: Message) -> bool:
+    return bool(message.delivery_info.get("exchange") == DEAD_LETTER_EXCHANGE.name)
+
+
+class DeadLetterConsumer(Consumer):
+    """Celery's consumer, except that dead letters are archived instead of dispatched."""
+
+    @cached_property
+    def dead_letter_store(self) -> RedisDeadLetterStore:
+        return connect_store(get_settings())
+
+    def create_task_handler(self, *args: Any, **kwargs: Any) -> MessageHandler:
+        dispatch: MessageHandler = super().create_task_handler(*args, **kwargs)
+
+        def on_message(message: Message) -> Any:
+            if is_dead_letter(message):
+                self.archive(message)
+                return None
+{%- if cookiecutter.broker == "redis" %}
+            if self.over_delivery_limit(message):
+                return None
+{%- endif %}
+            return dispatch(message)
+
+        return on_message
+
+    def archive(self, message: Message) -> None:
+        """Archive and acknowledge `message`, or try again later if the store is unreachable."""
+        try:
+            record = archive(message, self.dead_letter_store, self.app.tasks)
+        except (redis.RedisError, OSError) as error:
+            logger.warning(
+                "dead-letter store unreachable (%s): keeping %s unacknowledged, retrying in %s s",
+                error,
+                (message.headers or {}).get("id"),
+                ARCHIVE_RETRY_SECONDS,
+            )
+            self.timer.call_after(ARCHIVE_RETRY_SECONDS, self.archive, (message,))
+            return
+        message.ack()
+        logger.info("archived dead letter %s (%s): %s", record.id, record.task, record.reason)
+{%- if cookiecutter.broker == "redis" %}
+
+    def over_delivery_limit(self, message: Message) -> bool:
+        """Count this delivery; past the limit, dead-letter the message and acknowledge it."""
+        headers = message.headers or {}
+        try:
+            deliveries = self.dead_letter_store.count_delivery(
+                str(headers.get("id")), int(headers.get("retries") or 0)
+            )
+        except (redis.RedisError, OSError) as error:
+            logger.warning("delivery counter unavailable (%s): delivering uncounted", error)
+            return False
+        if deliveries <= get_settings().redis_delivery_limit:
+            return False
+        hand_off(record_from_task_message(message, self.app.tasks, reason="delivery_limit"))
+        message.ack()
+        return True
+
+    def on_unknown_task(self, body: Any, message: Message, exc: Exception) -> None:
+        """Record the unknown task: the rejection that follows deletes it on Redis."""
+        hand_off(record_from_task_message(message, self.app.tasks))
+        super().on_unknown_task(body, message, exc)
+{%- endif %}

@@ -1,0 +1,103 @@
+"""Every terminal failure becomes exactly one dead-letter record, and dead letters never run."""
+
+from {{ cookiecutter.package_name }}.celery_app import app
+from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
+from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore
+from {{ cookiecutter.package_name }}.settings import get_settings
+from {{ cookiecutter.package_name }}.tasks import charge_card, sync_to_crm
+
+from . import faulty_tasks
+from .http_stub import HttpStub, Reply
+from .workers import WorkerProcess, wait_for
+
+
+def wait_for_record(store: RedisDeadLetterStore, task_id: str, within: float = 60) -> DeadLetter:
+    wait_for(lambda: store.get(task_id) is not None, within, f"dead-letter record {task_id}")
+    record = store.get(task_id)
+    assert record is not None
+    return record
+
+
+def test_exhausted_task_is_quarantined(
+    worker: WorkerProcess, http_stub: HttpStub, store: RedisDeadLetterStore
+) -> None:
+    path = "/records/404"
+    http_stub.script(path, Reply(503), Reply(503), Reply(503))
+    sent = sync_to_crm.delay(404)
+    record = wait_for_record(store, sent.id)
+    assert (record.task, record.reason, record.retries) == (sync_to_crm.name, "exhausted", 2)
+    assert record.args == [404]
+    assert record.exception_type == "builtins.ConnectionError"
+    assert "503" in record.exception_message
+    assert len(http_stub.requests_to(path)) == 3
+
+
+def test_non_retryable_failure_runs_once(
+    worker: WorkerProcess, http_stub: HttpStub, store: RedisDeadLetterStore
+) -> None:
+    path = "/payments/p-declined-2/charge"
+    http_stub.script(path, Reply(402, body={"error": "card_declined"}))
+    sent = charge_card.delay("p-declined-2")
+    record = wait_for_record(store, sent.id)
+    assert record.reason == "non_retryable"
+    assert record.exception_type.endswith("CardDeclined")
+    assert [request.status for request in http_stub.requests_to(path)] == [402]
+
+
+def test_rejected_task_is_recorded(
+    worker: WorkerProcess, dead_letter_worker: WorkerProcess, store: RedisDeadLetterStore
+) -> None:
+    sent = faulty_tasks.rejects_itself.delay()
+{%- if cookiecutter.broker == "rabbitmq" %}
+    # RabbitMQ dead-letters the rejected message; the dead-letter worker archives it.
+{%- endif %}
+    record = wait_for_record(store, sent.id)
+    assert record.reason == "rejected"
+    assert faulty_tasks.runs(sent.id) == 1
+
+
+def test_hard_time_limit_is_recorded(worker: WorkerProcess, store: RedisDeadLetterStore) -> None:
+    sent = faulty_tasks.outlives_its_time_limit.delay()
+    record = wait_for_record(store, sent.id)
+    assert record.reason == "time_limit"
+    assert faulty_tasks.runs(sent.id) == 1
+
+
+def test_unknown_task_is_recorded(
+    worker: WorkerProcess, dead_letter_worker: WorkerProcess, store: RedisDeadLetterStore
+) -> None:
+    sent = app.send_task("{{ cookiecutter.package_name }}.tasks.no_such_task", args=[1])
+    record = wait_for_record(store, sent.id)
+    assert (record.reason, record.args, record.queue) == ("unknown_task", [1], "default")
+
+
+def test_poison_task_is_dead_lettered_after_the_delivery_limit(
+    worker: WorkerProcess, dead_letter_worker: WorkerProcess, store: RedisDeadLetterStore
+) -> None:
+    limit = get_settings().{{ cookiecutter.broker }}_delivery_limit
+    sent = faulty_tasks.kills_its_worker.delay()
+    record = wait_for_record(store, sent.id, within=120)
+    assert record.reason == "delivery_limit"
+    assert 1 <= faulty_tasks.runs(sent.id) <= limit + 1
+{%- if cookiecutter.broker == "rabbitmq" %}
+
+
+def test_dead_letter_worker_archives_without_running_the_task(
+    worker: WorkerProcess,
+    dead_letter_worker: WorkerProcess,
+    http_stub: HttpStub,
+    store: RedisDeadLetterStore,
+) -> None:
+    path = "/records/405"
+    http_stub.script(path, Reply(503), Reply(503), Reply(503))
+    sent = sync_to_crm.delay(405)
+    wait_for(
+        lambda: f"archived dead letter {sent.id}" in dead_letter_worker.log(),
+        within=60,
+        what="the broker's dead-letter copy archived",
+    )
+    assert len(http_stub.requests_to(path)) == 3
+    record = store.get(sent.id)
+    assert record is not None
+    assert record.reason == "exhausted"
+{%- endif %}

@@ -1,0 +1,36 @@
+"""The guide's Verification: `celery events --dump` shows the retries, then the failure."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from {{ cookiecutter.package_name }}.tasks import sync_to_crm
+
+from .http_stub import HttpStub, Reply
+from .workers import STOP_WITHIN, WorkerProcess, wait_for
+
+
+def test_events_show_task_retried_then_task_failed(
+    worker: WorkerProcess, http_stub: HttpStub, tmp_path: Path
+) -> None:
+    output = tmp_path / "events.log"
+    command = [sys.executable, "-m", "celery", "-A", "{{ cookiecutter.package_name }}", "events", "--dump"]
+    with output.open("wb") as sink:
+        dump = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        # Worker heartbeats reach the dump every 2 s once it is capturing.
+        wait_for(lambda: "heartbeat" in output.read_text(), within=30, what="events capturing")
+        http_stub.script("/records/601", Reply(503), Reply(503), Reply(503))
+        sent = sync_to_crm.delay(601)
+        wait_for(
+            lambda: f"task failed: {sync_to_crm.name}({sent.id})" in output.read_text(),
+            within=60,
+            what="task-failed event",
+        )
+    finally:
+        dump.terminate()
+        dump.wait(STOP_WITHIN)
+    lines = [line for line in output.read_text().splitlines() if sent.id in line]
+    kinds = [line.split("] ", 1)[1].split(":", 1)[0] for line in lines]
+    assert kinds.count("task retried") == 2
+    assert kinds.index("task retried") < kinds.index("task failed")

@@ -1,0 +1,87 @@
+"""The dead-letter store on real Redis: one record per task id, filtered pages, retention."""
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+
+from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter, Reason
+from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
+from {{ cookiecutter.package_name }}.settings import get_settings
+
+
+@pytest.fixture
+def fresh_store() -> Iterator[RedisDeadLetterStore]:
+    """A store under a prefix of its own, deleted afterwards."""
+    url = get_settings().dead_letter_redis_url.get_secret_value()
+    client = redis.Redis.from_url(url, decode_responses=True)
+    store = RedisDeadLetterStore(client, prefix=f"test-{uuid.uuid4().hex[:8]}")
+    yield store
+    for key in client.scan_iter(f"{store.prefix}:*"):
+        client.delete(key)
+
+
+def dead_letter(
+    task: str = "svc.tasks.a", reason: Reason = "exhausted", age_days: float = 0
+) -> DeadLetter:
+    failed_at = (datetime.now(UTC) - timedelta(days=age_days)).isoformat()
+    return DeadLetter(
+        id=str(uuid.uuid4()),
+        task=task,
+        args=[],
+        kwargs={},
+        reason=reason,
+        exception_type="builtins.ConnectionError",
+        exception_message="refused",
+        traceback="",
+        retries=0,
+        queue="default",
+        first_failed_at=failed_at,
+        last_failed_at=failed_at,
+        hostname="test",
+    )
+
+
+def test_saving_the_same_task_again_keeps_one_record(fresh_store: RedisDeadLetterStore) -> None:
+    first = dead_letter(age_days=1)
+    fresh_store.save(first)
+    again = replace(first, reason="non_retryable", last_failed_at=datetime.now(UTC).isoformat())
+    saved = fresh_store.save(again)
+    assert saved.first_failed_at == first.first_failed_at
+    assert fresh_store.counts()["total"] == {"records": 1}
+    assert fresh_store.counts()["by_reason"] == {"non_retryable": 1}
+
+
+def test_pages_filter_by_task_reason_and_time(fresh_store: RedisDeadLetterStore) -> None:
+    old = fresh_store.save(dead_letter("svc.tasks.a", "exhausted", age_days=2))
+    new = fresh_store.save(dead_letter("svc.tasks.a", "rejected"))
+    other = fresh_store.save(dead_letter("svc.tasks.b", "exhausted"))
+    assert [r.id for r in fresh_store.page(Query(task="svc.tasks.a"))] == [new.id, old.id]
+    assert [r.id for r in fresh_store.page(Query(reason="exhausted"))] == [other.id, old.id]
+    assert [r.id for r in fresh_store.page(Query(task="svc.tasks.a", reason="exhausted"))] == [
+        old.id
+    ]
+    since = datetime.now(UTC) - timedelta(days=1)
+    assert {r.id for r in fresh_store.page(Query(since=since))} == {new.id, other.id}
+    assert [r.id for r in fresh_store.page(Query(), offset=1, limit=1)] == [new.id]
+
+
+def test_retention_removes_the_old_then_the_oldest(fresh_store: RedisDeadLetterStore) -> None:
+    fresh_store.save(dead_letter(age_days=40))
+    kept = [fresh_store.save(dead_letter(age_days=age)) for age in (3, 2, 1)]
+    trimmed = fresh_store.trim(max_records=2, max_age=timedelta(days=30))
+    assert (trimmed.too_old, trimmed.over_count) == (1, 1)
+    assert {r.id for r in fresh_store.iterate(Query())} == {kept[1].id, kept[2].id}
+
+
+def test_a_claimed_record_is_not_claimed_twice(fresh_store: RedisDeadLetterStore) -> None:
+    record = fresh_store.save(dead_letter())
+    assert fresh_store.claim_replay(record.id, max_replays=3) is not None
+    assert fresh_store.claim_replay(record.id, max_replays=3) is None
+    fresh_store.release_replay(record.id)
+    claimed = fresh_store.claim_replay(record.id, max_replays=3)
+    assert claimed is not None
+    assert claimed.replays == 1
