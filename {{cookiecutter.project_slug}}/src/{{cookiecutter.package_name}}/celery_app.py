@@ -9,6 +9,7 @@ from celery.signals import celeryd_after_setup{% if cookiecutter.broker == "redi
 
 from . import topology
 from .deadletter.consumer import DeadLetterConsumer
+from .deadletter.retention import Retention
 {%- if cookiecutter.broker == "redis" %}
 from .deadletter.signals import record_rejection
 {%- endif %}
@@ -98,6 +99,7 @@ def create_app(settings: Settings) -> Celery:
     app = Celery(__package__)
     app.conf.update(build_config(settings))
     install_health_checks(app, settings.health_dir)
+    app.steps["worker"].add(Retention)
     return app
 
 

@@ -1,10 +1,13 @@
 """Every terminal failure becomes exactly one dead-letter record, and dead letters never run."""
 
+import uuid
+
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
 from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.settings import get_settings
 from {{ cookiecutter.package_name }}.tasks import charge_card, sync_to_crm
+from {{ cookiecutter.package_name }}.topology import TASK_EXCHANGE, WORK_QUEUE
 
 from . import faulty_tasks
 from .http_stub import HttpStub, Reply
@@ -69,6 +72,25 @@ def test_unknown_task_is_recorded(
     sent = app.send_task("{{ cookiecutter.package_name }}.tasks.no_such_task", args=[1])
     record = wait_for_record(store, sent.id)
     assert (record.reason, record.args, record.queue) == ("unknown_task", [1], "default")
+
+
+def test_undecodable_message_is_recorded_as_malformed(
+    worker: WorkerProcess, dead_letter_worker: WorkerProcess, store: RedisDeadLetterStore
+) -> None:
+    task_id = str(uuid.uuid4())
+    headers = {"id": task_id, "task": sync_to_crm.name, "retries": 0, "origin": "test"}
+    with app.producer_or_acquire() as producer:
+        producer.publish(
+            b"{not json",
+            exchange=TASK_EXCHANGE,
+            routing_key=WORK_QUEUE,
+            content_type="application/json",
+            content_encoding="utf-8",
+            headers=headers,
+        )
+    record = wait_for_record(store, task_id)
+    assert (record.reason, record.task, record.args) == ("malformed", sync_to_crm.name, [])
+    assert "undecodable body" in record.exception_message
 
 
 def test_poison_task_is_dead_lettered_after_the_delivery_limit(

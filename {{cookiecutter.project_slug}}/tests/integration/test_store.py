@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis
@@ -11,6 +12,9 @@ import redis
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter, Reason
 from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.settings import get_settings
+from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE
+
+from .workers import spawn_worker, wait_for
 
 
 @pytest.fixture
@@ -85,3 +89,15 @@ def test_a_claimed_record_is_not_claimed_twice(fresh_store: RedisDeadLetterStore
     claimed = fresh_store.claim_replay(record.id, max_replays=3)
     assert claimed is not None
     assert claimed.replays == 1
+
+
+def test_dead_letter_worker_applies_retention_as_it_starts(
+    store: RedisDeadLetterStore, worker_logs: Path
+) -> None:
+    expired = store.save(dead_letter(age_days=get_settings().dead_letter_max_age_days + 1))
+    dead_letter_worker = spawn_worker(worker_logs, f"--queues={DEAD_LETTER_QUEUE}")
+    try:
+        wait_for(lambda: store.get(expired.id) is None, within=60, what="expired record trimmed")
+    finally:
+        dead_letter_worker.stop()
+    assert "dead-letter retention deleted" in dead_letter_worker.log()

@@ -9,6 +9,7 @@ from collections.abc import Container
 from datetime import datetime
 from typing import Any
 
+from kombu.exceptions import ContentDisallowed, DecodeError
 from kombu.message import Message
 
 from .record import DeadLetter, Reason, failure_record, now
@@ -50,7 +51,7 @@ def record_from_task_message(
     reason = reason or reason_for(headers, registered)
     try:
         args, kwargs, _options = message.decode()
-    except (ValueError, TypeError) as error:
+    except (DecodeError, ContentDisallowed, ValueError, TypeError) as error:
         args, kwargs, reason = [], {}, "malformed"
         detail = f"undecodable body: {error}"
     else:

@@ -78,6 +78,18 @@ class DeadLetterConsumer(Consumer):
             return
         message.ack()
         logger.info("archived dead letter %s (%s): %s", record.id, record.task, record.reason)
+
+    def on_decode_error(self, message: Message, exc: Exception) -> None:
+{%- if cookiecutter.broker == "rabbitmq" %}
+        """Celery acknowledges (drops) an undecodable message; reject it to the dead-letter
+        exchange instead, where it is archived with reason `malformed`."""
+        logger.error("undecodable message %s: %s", (message.headers or {}).get("id"), exc)
+        message.reject(requeue=False)
+{%- else %}
+        """Celery acknowledges (drops) an undecodable message; record it as `malformed` first."""
+        hand_off(record_from_task_message(message, self.app.tasks, reason="malformed"))
+        super().on_decode_error(message, exc)
+{%- endif %}
 {%- if cookiecutter.broker == "redis" %}
 
     def over_delivery_limit(self, message: Message) -> bool:
