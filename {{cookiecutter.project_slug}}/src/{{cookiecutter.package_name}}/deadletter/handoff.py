@@ -1,29 +1,24 @@
 """Where a terminal failure goes: the hand-off from a task to the dead-letter store.
 
-`DLQTask` builds a `DeadLetter` and calls `hand_off`, which writes it to the store. If the
-store can't be reached, the record is not lost:
-{%- if cookiecutter.broker == "rabbitmq" %}
-the task's message is rejected to RabbitMQ's dead-letter exchange after the failure, and the
-dead-letter worker archives that copy once the store is back.
-{%- else %}
-it is published to the `dead_letter` queue instead, and the dead-letter worker archives it once
-the store is back.
-{%- endif %}
+`DLQTask` builds a `DeadLetter` and calls `hand_off`, which writes it to the store. If the store
+can't be reached, the record is published to the `dead_letter` queue instead, and the
+dead-letter worker writes it once the store is back. Only if the broker refuses it too is the
+record left to the log alone.
 """
 
+import json
 import logging
 from functools import cache
 from typing import Protocol
 
 import redis
+from kombu.exceptions import OperationalError
 
 from ..metrics import TASKS_DEAD_LETTERED
 from ..settings import get_settings
 from .record import DeadLetter
 from .store import RedisDeadLetterStore, connect_store
-{%- if cookiecutter.broker == "redis" %}
 from .transport import publish_record
-{%- endif %}
 
 logger = logging.getLogger(__name__)
 
@@ -59,21 +54,20 @@ def hand_off(dead_letter: DeadLetter) -> None:
     try:
         _sink.record(dead_letter)
     except (redis.RedisError, OSError) as error:
-{%- if cookiecutter.broker == "rabbitmq" %}
-        logger.warning(
-            "dead-letter store unreachable (%s): the broker's dead-letter copy of %s will be "
-            "archived instead",
-            error,
-            dead_letter.id,
-        )
-{%- else %}
         logger.warning(
             "dead-letter store unreachable (%s): queueing %s for the dead-letter worker",
             error,
             dead_letter.id,
         )
-        publish_record(dead_letter)
-{%- endif %}
+        try:
+            publish_record(dead_letter)
+        except (OperationalError, OSError):
+            logger.critical(
+                "dead letter %s could not be kept anywhere: %s",
+                dead_letter.id,
+                json.dumps(dead_letter.to_dict(), default=str),
+            )
+            raise
     TASKS_DEAD_LETTERED.labels(task=dead_letter.task, reason=dead_letter.reason).inc()
     logger.error(
         "dead-lettered task %s (%s): %s", dead_letter.id, dead_letter.task, dead_letter.reason
