@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUE
 
 from . import faulty_tasks
 from .http_stub import HttpStub
+from .relay import TcpRelay
 from .workers import WorkerProcess, spawn_worker
 {% if cookiecutter.broker == "rabbitmq" %}
 START_A_BROKER = "rabbitmq-server -detached, or a rabbitmq container on port 5672"
@@ -63,11 +64,23 @@ def http_stub() -> Iterator[HttpStub]:
 
 
 @pytest.fixture(scope="session")
-def worker(broker: Connection, worker_logs: Path, http_stub: HttpStub) -> Iterator[WorkerProcess]:
+def store_relay() -> Iterator[TcpRelay]:
+    """The session's workers reach the dead-letter store through this relay, so a test can take
+    the store away from them (and only from them)."""
+    relay = TcpRelay(get_settings().dead_letter_redis_url.get_secret_value())
+    relay.start()
+    yield relay
+    relay.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(
+    broker: Connection, worker_logs: Path, http_stub: HttpStub, store_relay: TcpRelay
+) -> Iterator[WorkerProcess]:
     """One main worker for the session, started on an empty work queue.
 
-    Its downstream APIs are the HTTP stub, and its transient backoff is 1 s capped at 2 s, so
-    retries finish within seconds.
+    Its downstream APIs are the HTTP stub, its dead-letter store is behind `store_relay`, and its
+    transient backoff is 1 s capped at 2 s, so retries finish within seconds.
     """
     with broker.channel() as channel:
         work_queue = app.amqp.queues[WORK_QUEUE].bind(channel)
@@ -81,8 +94,9 @@ def worker(broker: Connection, worker_logs: Path, http_stub: HttpStub) -> Iterat
         "RETRY_TRANSIENT_BACKOFF_CAP": "2",
         "RETRY_TRANSIENT_MAX_RETRIES": "2",
     }
+    store = {"DEAD_LETTER_REDIS_URL": store_relay.url}
     running = spawn_worker(
-        worker_logs, f"--include={faulty_tasks.MODULE}", env={**downstream, **fast_retries}
+        worker_logs, f"--include={faulty_tasks.MODULE}", env={**downstream, **fast_retries, **store}
     )
     try:
         running.wait_until_ready()
@@ -92,11 +106,16 @@ def worker(broker: Connection, worker_logs: Path, http_stub: HttpStub) -> Iterat
 
 
 @pytest.fixture(scope="session")
-def dead_letter_worker(broker: Connection, worker_logs: Path) -> Iterator[WorkerProcess]:
+def dead_letter_worker(
+    broker: Connection, worker_logs: Path, store_relay: TcpRelay
+) -> Iterator[WorkerProcess]:
     """The dedicated dead-letter worker, started with the guide's command; it knows the same
     tasks as the main worker, so it can tell an unknown task from a rejected one."""
     running = spawn_worker(
-        worker_logs, f"--queues={DEAD_LETTER_QUEUE}", f"--include={faulty_tasks.MODULE}"
+        worker_logs,
+        f"--queues={DEAD_LETTER_QUEUE}",
+        f"--include={faulty_tasks.MODULE}",
+        env={"DEAD_LETTER_REDIS_URL": store_relay.url},
     )
     try:
         running.wait_until_ready()

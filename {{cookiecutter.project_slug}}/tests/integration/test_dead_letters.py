@@ -11,6 +11,7 @@ from {{ cookiecutter.package_name }}.topology import TASK_EXCHANGE, WORK_QUEUE
 
 from . import faulty_tasks
 from .http_stub import HttpStub, Reply
+from .relay import TcpRelay
 from .workers import WorkerProcess, wait_for
 
 
@@ -123,3 +124,28 @@ def test_dead_letter_worker_archives_without_running_the_task(
     assert record is not None
     assert record.reason == "exhausted"
 {%- endif %}
+
+
+def test_failure_while_the_store_is_down_is_recorded_once_it_is_back(
+    worker: WorkerProcess,
+    dead_letter_worker: WorkerProcess,
+    http_stub: HttpStub,
+    store: RedisDeadLetterStore,
+    store_relay: TcpRelay,
+) -> None:
+    path = "/payments/p-store-down/charge"
+    http_stub.script(path, Reply(402, body={"error": "card_declined"}))
+    store_relay.stop()
+    try:
+        sent = charge_card.delay("p-store-down")
+        wait_for(
+            lambda: f"keeping {sent.id} unacknowledged" in dead_letter_worker.log(),
+            within=60,
+            what="the dead-letter worker waiting for the store",
+        )
+        assert store.get(sent.id) is None
+    finally:
+        store_relay.start()
+    record = wait_for_record(store, sent.id)
+    assert record.reason == "non_retryable"
+    assert [request.status for request in http_stub.requests_to(path)] == [402]

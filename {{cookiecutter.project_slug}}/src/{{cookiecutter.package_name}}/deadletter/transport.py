@@ -24,7 +24,7 @@ def publish_record(dead_letter: DeadLetter) -> None:
             exchange=DEAD_LETTER_EXCHANGE,
             routing_key=DEAD_LETTER_QUEUE,
             serializer="json",
-            headers={RECORD_HEADER: "1"},
+            headers={RECORD_HEADER: "1", "id": dead_letter.id},
             delivery_mode=2,
             retry=True,
             retry_policy={"max_retries": 3},
