@@ -6,7 +6,7 @@ Two kinds of message arrive there:
 """
 
 from collections.abc import Container
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kombu.exceptions import ContentDisallowed, DecodeError
@@ -38,7 +38,10 @@ def reason_for(headers: dict[str, Any], registered: Container[str]) -> Reason:
 
 def failed_at(entry: dict[str, Any]) -> str:
     when = entry.get("time")
-    return when.isoformat() if isinstance(when, datetime) else now()
+    if not isinstance(when, datetime):
+        return now()
+    # AMQP timestamps carry no zone; RabbitMQ writes them in UTC.
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).isoformat()
 
 
 def record_from_task_message(

@@ -13,7 +13,14 @@ from .replay import replay
 from .store import PAGE_SIZE, Query, connect_store
 
 REASON_CHOICE = click.Choice(get_args(Reason))
-TABLE = "{id:<36}  {task:<40}  {reason:<14}  {retries:>7}  {replays:>7}  {last_failed_at}"
+COLUMNS = {
+    "id": "ID",
+    "task": "TASK",
+    "reason": "REASON",
+    "retries": "RETRIES",
+    "replays": "REPLAYS",
+    "last_failed_at": "LAST FAILED",
+}
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -43,8 +50,16 @@ def query(task: str | None, reason: Reason | None, since: str | None) -> Query:
     return Query(task=task, reason=reason, since=parse_since(since))
 
 
-def row(record: DeadLetter) -> str:
-    return TABLE.format(**record.to_dict())
+def table(records: list[DeadLetter]) -> str:
+    """Records as aligned columns, under a header."""
+    rows = [COLUMNS] + [
+        {name: str(value) for name, value in record.to_dict().items() if name in COLUMNS}
+        for record in records
+    ]
+    widths = {name: max(len(row[name]) for row in rows) for name in COLUMNS}
+    return "\n".join(
+        "  ".join(row[name].ljust(widths[name]) for name in COLUMNS).rstrip() for row in rows
+    )
 
 
 @click.group()
@@ -70,18 +85,7 @@ def list_records(
     if as_json:
         click.echo(json.dumps([record.to_dict() for record in page], indent=2))
         return
-    click.echo(
-        TABLE.format(
-            id="ID",
-            task="TASK",
-            reason="REASON",
-            retries="RETRIES",
-            replays="REPLAYS",
-            last_failed_at="LAST FAILED",
-        )
-    )
-    for record in page:
-        click.echo(row(record))
+    click.echo(table(page))
 
 
 @dlq.command()
