@@ -19,6 +19,7 @@ from typing import Any
 from celery import Celery, bootsteps
 from celery.signals import worker_ready, worker_shutting_down
 from celery.worker.consumer import Consumer
+from kombu.asynchronous.timer import Entry
 
 from .health import HEARTBEAT, READY
 
@@ -58,6 +59,17 @@ class BrokerWaitBeat:
             if self.waiting.is_set():
                 self.files.beat()
 
+    def start(self) -> None:
+        """Start beating: until its first connection, the consumer is waiting for the broker."""
+        self.waiting.set()
+        self.thread.start()
+
+    def pause(self) -> None:
+        self.waiting.clear()
+
+    def resume(self) -> None:
+        self.waiting.set()
+
     def stop(self) -> None:
         self.stopped.set()
         self.thread.join()
@@ -74,21 +86,19 @@ class HealthStep(bootsteps.StartStopStep):
         self.files = HealthFiles(Path(consumer.app.conf[DIRECTORY_SETTING]))
         self.files.reset()
         self.files.beat()
-        # Until the first connection the consumer is waiting for the broker too.
         self.broker_wait = BrokerWaitBeat(self.files)
-        self.broker_wait.waiting.set()
-        self.broker_wait.thread.start()
-        self.timer_beat: Any = None
+        self.broker_wait.start()
+        self.timer_beat: Entry | None = None
         worker_ready.connect(self.on_worker_ready, weak=False)
         worker_shutting_down.connect(self.on_shutting_down, weak=False)
 
     def start(self, consumer: Consumer) -> None:
         self.files.beat()
         self.timer_beat = consumer.timer.call_repeatedly(BEAT_INTERVAL, self.files.beat)
-        self.broker_wait.waiting.clear()
+        self.broker_wait.pause()
 
     def stop(self, consumer: Consumer) -> None:
-        self.broker_wait.waiting.set()
+        self.broker_wait.resume()
         if self.timer_beat is not None:
             consumer.timer.cancel(self.timer_beat)
             self.timer_beat = None

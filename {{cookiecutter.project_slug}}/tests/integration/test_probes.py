@@ -12,15 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-{%- if cookiecutter.broker == "rabbitmq" %}
 
 from {{ cookiecutter.package_name }}.celery_app import app
 
-from .outages import BrokerRelay
-{%- else %}
-
-from .outages import RedisServer
-{%- endif %}
+from .relay import TcpRelay
 from .workers import READY_WITHIN, WorkerProcess, holds_throughout, spawn_worker, wait_for
 
 # HEALTH_HEARTBEAT_MAX_AGE for these probes. The worker beats every second.
@@ -62,15 +57,9 @@ def test_liveness_fails_while_the_worker_is_frozen(worker: WorkerProcess) -> Non
 
 
 @pytest.fixture
-{%- if cookiecutter.broker == "rabbitmq" %}
-def outage_broker() -> Iterator[BrokerRelay]:
+def outage_broker() -> Iterator[TcpRelay]:
     """The real broker behind a relay the test can stop; not started yet."""
-    broker = BrokerRelay(app.conf.broker_url)
-{%- else %}
-def outage_broker(tmp_path: Path) -> Iterator[RedisServer]:
-    """A private Redis the test can stop; not started yet."""
-    broker = RedisServer(tmp_path)
-{%- endif %}
+    broker = TcpRelay(app.conf.broker_url)
     try:
         yield broker
     finally:
@@ -78,7 +67,7 @@ def outage_broker(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def test_probes_from_start_through_a_broker_outage_to_shutdown(
-    outage_broker: {% if cookiecutter.broker == "rabbitmq" %}BrokerRelay{% else %}RedisServer{% endif %}, worker_logs: Path
+    outage_broker: TcpRelay, worker_logs: Path
 ) -> None:
     worker = spawn_worker(worker_logs, env={"CELERY_BROKER_URL": outage_broker.url})
     try:

@@ -1,0 +1,52 @@
+"""What a baked project's deployment files must agree on: the worker commands and the settings.
+
+The README is the source of truth for the two worker commands; compose.yaml, the chart and the
+Dockerfile must run exactly those. settings.py is the source of truth for defaults.
+"""
+
+import ast
+import shlex
+from pathlib import Path
+
+WORKER = "worker"
+DLQ_WORKER = "dlq-worker"
+
+
+def package_name(project: Path) -> str:
+    (package,) = (path.name for path in (project / "src").iterdir() if path.is_dir())
+    return package
+
+
+def readme_commands(project: Path) -> dict[str, list[str]]:
+    """The main and dead-letter worker commands, as the README tells people to run them."""
+    prefix = f"celery -A {package_name(project)} worker"
+    lines = {
+        line.strip()
+        for line in (project / "README.md").read_text().splitlines()
+        if line.strip().startswith(prefix)
+    }
+    commands = {DLQ_WORKER if "--queues=" in line else WORKER: shlex.split(line) for line in lines}
+    assert len(lines) == len(commands) == 2, f"expected one command per worker, found {lines}"
+    return commands
+
+
+def setting_default(project: Path, name: str) -> object:
+    """The default of a field of the generated `Settings`, read from its source."""
+    source = project / "src" / package_name(project) / "settings.py"
+    (settings,) = (
+        node
+        for node in ast.parse(source.read_text()).body
+        if isinstance(node, ast.ClassDef) and node.name == "Settings"
+    )
+    for statement in settings.body:
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and statement.target.id == name
+            and statement.value is not None
+        ):
+            value = statement.value
+            if isinstance(value, ast.Call) and ast.unparse(value.func) == "Path":
+                (value,) = value.args  # Path("...") holds a literal.
+            return ast.literal_eval(value)
+    raise AssertionError(f"Settings has no field {name} with a literal default")

@@ -1,0 +1,432 @@
+"""The generated Helm chart lints, renders and validates for every meaningful set of values.
+
+Rendering and linting run Helm's own code (helm-python-sdk), offline. Every rendered manifest is
+validated strictly against the Kubernetes 1.30 schemas; KEDA's ScaledObject and the Prometheus
+operator's ServiceMonitor are custom resources, checked against the fields their projects document.
+"""
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from .deployment import DLQ_WORKER, WORKER, package_name, readme_commands, setting_default
+from .projects import BakedProject
+
+KUBERNETES_VERSION = "1.30.0"
+RELEASE = "orders"
+NAMESPACE = "jobs"
+
+Values = dict[str, Any]
+Manifest = dict[str, Any]
+
+
+def connection_urls(combination: dict[str, str]) -> dict[str, str]:
+    broker = {
+        "rabbitmq": "amqp://orders:s3cret@rabbitmq:5672/orders",
+        "redis": "redis://:s3cret@redis:6379/0",
+    }[combination["broker"]]
+    urls = {"CELERY_BROKER_URL": broker, "DEAD_LETTER_REDIS_URL": "redis://:s3cret@redis:6379/2"}
+    if combination["result_backend"] == "redis":
+        urls["CELERY_RESULT_BACKEND"] = "redis://:s3cret@redis:6379/1"
+    return urls
+
+
+def autoscaling(combination: dict[str, str]) -> Values:
+    values: Values = {"enabled": True, "minReplicas": 0, "maxReplicas": 5}
+    if combination["broker"] == "redis":
+        values["redis"] = {"address": "redis:6379", "databaseIndex": 0, "passwordFromEnv": ""}
+    return values
+
+
+EXISTING_SECRET: Values = {"secret": {"existingSecret": "orders-connections"}}
+MONITORED: Values = {"metrics": {"enabled": True, "serviceMonitor": {"enabled": True}}}
+# Every value of a real production release at once.
+EVERYTHING: Values = {
+    **MONITORED,
+    "config": {"CELERY_TASK_TIME_LIMIT": "900", "WORKER_SHUTDOWN_GRACE": "960"},
+    "image": {"repository": "registry.example.com/orders", "tag": "1.4.2", "pullPolicy": "Always"},
+    "imagePullSecrets": [{"name": "registry"}],
+    "serviceAccount": {"create": False, "name": "orders", "annotations": {}},
+    "podAnnotations": {"example.com/team": "payments"},
+    "podLabels": {"team": "payments"},
+    "nodeSelector": {"kubernetes.io/arch": "amd64"},
+    "tolerations": [{"key": "workers", "operator": "Exists", "effect": "NoSchedule"}],
+    "affinity": {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/instance": RELEASE}},
+                    },
+                }
+            ]
+        }
+    },
+}
+
+VALUE_SETS: dict[str, Callable[[dict[str, str]], Values]] = {
+    "own-secret": lambda combination: {"secret": {"values": connection_urls(combination)}},
+    "existing-secret": lambda _: EXISTING_SECRET,
+    "autoscaled": lambda combination: {**EXISTING_SECRET, "autoscaling": autoscaling(combination)},
+    "monitored": lambda _: {**EXISTING_SECRET, **MONITORED},
+    "everything": lambda combination: {
+        **EVERYTHING,
+        "secret": {"values": connection_urls(combination)},
+        "autoscaling": autoscaling(combination),
+    },
+}
+
+# The fields KEDA documents for a ScaledObject (keda.sh/docs/2.16/reference/scaledobject-spec)
+# and for the RabbitMQ and Redis-list scalers. Every metadata value must be a string.
+RABBITMQ_METADATA = [
+    "host",
+    "hostFromEnv",
+    "protocol",
+    "queueName",
+    "mode",
+    "value",
+    "activationValue",
+    "vhostName",
+    "usernameFromEnv",
+    "passwordFromEnv",
+]
+REDIS_METADATA = [
+    "address",
+    "addressFromEnv",
+    "host",
+    "hostFromEnv",
+    "port",
+    "portFromEnv",
+    "usernameFromEnv",
+    "passwordFromEnv",
+    "listName",
+    "listLength",
+    "activationListLength",
+    "databaseIndex",
+    "enableTLS",
+]
+
+
+def trigger_schema(kind: str, metadata: list[str], required: list[str]) -> dict[str, Any]:
+    return {
+        "if": {"properties": {"type": {"const": kind}}},
+        "then": {
+            "properties": {
+                "metadata": {
+                    "propertyNames": {"enum": metadata},
+                    "required": required,
+                }
+            }
+        },
+    }
+
+
+SCALED_OBJECT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "keda.sh/v1alpha1"},
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["scaleTargetRef", "triggers"],
+            "properties": {
+                "scaleTargetRef": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "apiVersion": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "envSourceContainerName": {"type": "string"},
+                    },
+                },
+                **{
+                    field: {"type": "integer", "minimum": 0}
+                    for field in (
+                        "pollingInterval",
+                        "cooldownPeriod",
+                        "initialCooldownPeriod",
+                        "idleReplicaCount",
+                        "minReplicaCount",
+                        "maxReplicaCount",
+                    )
+                },
+                "fallback": {"type": "object"},
+                "advanced": {"type": "object"},
+                "triggers": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["type", "metadata"],
+                        "properties": {
+                            "type": {"enum": ["rabbitmq", "redis"]},
+                            "name": {"type": "string"},
+                            "metadata": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string"},
+                            },
+                            "authenticationRef": {"type": "object"},
+                            "metricType": {"enum": ["AverageValue", "Value", "Utilization"]},
+                            "useCachedMetrics": {"type": "boolean"},
+                        },
+                        "allOf": [
+                            trigger_schema("rabbitmq", RABBITMQ_METADATA, ["queueName", "value"]),
+                            trigger_schema("redis", REDIS_METADATA, ["listName"]),
+                        ],
+                    },
+                },
+            },
+        },
+    },
+}
+
+# The fields prometheus-operator documents for a ServiceMonitor (monitoring.coreos.com/v1).
+SERVICE_MONITOR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["selector", "endpoints"],
+            "properties": {
+                "selector": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "matchLabels": {
+                            "type": "object",
+                            "additionalProperties": {"type": "string"},
+                        },
+                        "matchExpressions": {"type": "array"},
+                    },
+                },
+                "endpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "port": {"type": "string"},
+                            "path": {"type": "string", "pattern": "^/"},
+                            "interval": {"type": "string", "pattern": "^([0-9]+(ms|s|m|h))+$"},
+                            "scrapeTimeout": {"type": "string"},
+                            "scheme": {"enum": ["http", "https"]},
+                        },
+                    },
+                },
+                "namespaceSelector": {"type": "object"},
+                "jobLabel": {"type": "string"},
+                "targetLabels": {"type": "array"},
+                "podTargetLabels": {"type": "array"},
+            },
+        },
+    },
+}
+
+CUSTOM_RESOURCE_SCHEMAS = {
+    "ScaledObject": SCALED_OBJECT_SCHEMA,
+    "ServiceMonitor": SERVICE_MONITOR_SCHEMA,
+}
+
+
+def chart_dir(project: BakedProject) -> Path:
+    return project.path / "chart"
+
+
+def render(project: BakedProject, values: Values) -> list[Manifest]:
+    """The chart's manifests for `values`: every YAML document of every template but NOTES.txt."""
+    with helm_python.Chart.load(chart_dir(project)) as chart:
+        rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE)
+    return [
+        document
+        for path, text in rendered.items()
+        if not path.endswith("NOTES.txt")
+        for document in yaml.safe_load_all(text)
+        if document
+    ]
+
+
+def kinds(manifests: list[Manifest]) -> list[str]:
+    return sorted(manifest["kind"] for manifest in manifests)
+
+
+def only(manifests: list[Manifest], kind: str, component: str | None = None) -> Manifest:
+    """The one manifest of `kind` (of `component`, by its app.kubernetes.io/component label)."""
+    (found,) = (
+        manifest
+        for manifest in manifests
+        if manifest["kind"] == kind
+        and component in (None, manifest["metadata"]["labels"].get("app.kubernetes.io/component"))
+    )
+    return found
+
+
+def container(deployment: Manifest) -> dict[str, Any]:
+    (found,) = deployment["spec"]["template"]["spec"]["containers"]
+    return dict(found)
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_chart_lints_strictly(baked: BakedProject, value_set: str) -> None:
+    values = VALUE_SETS[value_set](baked.combination)
+    report = helm_python.lint(
+        chart_dir(baked), values, strict=True, kube_version=KUBERNETES_VERSION
+    )
+    assert report["errors"] == []
+    # Severity 2 is a warning, 3 an error; 1 is advice such as "icon is recommended".
+    assert [message for message in report["messages"] if message["severity"] >= 2] == []
+
+
+@pytest.mark.parametrize("value_set", VALUE_SETS)
+def test_every_manifest_validates(baked: BakedProject, value_set: str) -> None:
+    for manifest in render(baked, VALUE_SETS[value_set](baked.combination)):
+        schema = CUSTOM_RESOURCE_SCHEMAS.get(manifest["kind"])
+        if schema is None:
+            kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        else:
+            jsonschema.Draft7Validator(schema).validate(manifest)
+
+
+BASICS = ["ConfigMap", "Deployment", "Deployment", "PodDisruptionBudget", "PodDisruptionBudget"]
+
+
+@pytest.mark.parametrize(
+    ("value_set", "added"),
+    [
+        ("existing-secret", ["ServiceAccount"]),
+        ("own-secret", ["Secret", "ServiceAccount"]),
+        ("autoscaled", ["ScaledObject", "ServiceAccount"]),
+        ("monitored", ["Service", "ServiceAccount", "ServiceMonitor"]),
+        ("everything", ["ScaledObject", "Secret", "Service", "ServiceMonitor"]),
+    ],
+)
+def test_each_option_adds_its_objects(
+    baked: BakedProject, value_set: str, added: list[str]
+) -> None:
+    manifests = render(baked, VALUE_SETS[value_set](baked.combination))
+    assert kinds(manifests) == sorted(BASICS + added)
+
+
+def test_workers_run_the_readme_commands(baked: BakedProject) -> None:
+    manifests = render(baked, EXISTING_SECRET)
+    for component, command in readme_commands(baked.path).items():
+        worker = container(only(manifests, "Deployment", component))
+        # args, not command: the image's entrypoint (tini) stays in front of Celery.
+        assert "command" not in worker
+        assert worker["args"] == command
+
+
+def test_probes_read_the_health_files(baked: BakedProject) -> None:
+    probe = ["python", "-m", f"{package_name(baked.path)}.health"]
+    for component in (WORKER, DLQ_WORKER):
+        worker = container(only(render(baked, EXISTING_SECRET), "Deployment", component))
+        assert worker["livenessProbe"]["exec"]["command"] == [*probe, "liveness"]
+        assert worker["readinessProbe"]["exec"]["command"] == [*probe, "readiness"]
+        assert worker["startupProbe"]["exec"]["command"] == [*probe, "readiness"]
+
+
+def test_pods_meet_the_restricted_security_standard(baked: BakedProject) -> None:
+    for component in (WORKER, DLQ_WORKER):
+        deployment = only(render(baked, EXISTING_SECRET), "Deployment", component)
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        worker = container(deployment)
+        assert worker["securityContext"] == {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
+        # The only writable path, where the health files live.
+        assert worker["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+        assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+        assert worker["resources"]["requests"]
+        assert worker["resources"]["limits"]["memory"]
+
+
+def test_health_dir_default_is_on_the_writable_volume(baked: BakedProject) -> None:
+    assert str(setting_default(baked.path, "health_dir")).startswith("/tmp/")
+
+
+def test_grace_period_is_the_shutdown_setting(baked: BakedProject) -> None:
+    default = setting_default(baked.path, "worker_shutdown_grace")
+    for values, grace in ((EXISTING_SECRET, default), ({**EXISTING_SECRET, **EVERYTHING}, 960)):
+        manifests = render(baked, values)
+        assert only(manifests, "ConfigMap")["data"]["WORKER_SHUTDOWN_GRACE"] == str(grace)
+        for component in (WORKER, DLQ_WORKER):
+            pod = only(manifests, "Deployment", component)["spec"]["template"]["spec"]
+            assert pod["terminationGracePeriodSeconds"] == grace
+
+
+def test_disruption_budgets_never_block_a_drain(baked: BakedProject) -> None:
+    manifests = render(baked, EXISTING_SECRET)
+    for component in (WORKER, DLQ_WORKER):
+        budget = only(manifests, "PodDisruptionBudget", component)["spec"]
+        assert budget["maxUnavailable"] == 1
+        assert "minAvailable" not in budget
+        deployment = only(manifests, "Deployment", component)
+        assert budget["selector"] == deployment["spec"]["selector"]
+
+
+def test_keda_owns_only_the_main_workers_replicas(baked: BakedProject) -> None:
+    manifests = render(baked, VALUE_SETS["autoscaled"](baked.combination))
+    scaled = only(manifests, "ScaledObject")
+    worker = only(manifests, "Deployment", WORKER)
+    assert scaled["spec"]["scaleTargetRef"] == {"name": worker["metadata"]["name"]}
+    assert "replicas" not in worker["spec"]
+    assert only(manifests, "Deployment", DLQ_WORKER)["spec"]["replicas"] == 1
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == baked.combination["broker"]
+    queue = trigger["metadata"].get("queueName") or trigger["metadata"].get("listName")
+    assert queue == "default"
+
+
+def test_config_changes_roll_the_workers(baked: BakedProject) -> None:
+    def annotations(values: Values) -> dict[str, str]:
+        pod = only(render(baked, values), "Deployment", WORKER)["spec"]["template"]
+        return dict(pod["metadata"]["annotations"])
+
+    own_secret = VALUE_SETS["own-secret"](baked.combination)
+    before = annotations(own_secret)
+    assert set(before) == {"checksum/config", "checksum/secret"}
+    assert annotations({**own_secret, "config": {"HTTP_TIMEOUT": "5"}}) != before
+    assert "checksum/secret" not in annotations(EXISTING_SECRET)
+
+
+@pytest.mark.parametrize(
+    ("values", "refusal"),
+    [
+        ({"workers": {"replicas": 3}}, "additional properties 'workers' not allowed"),
+        ({"worker": {"replica": 3}}, "additional properties 'replica' not allowed"),
+        ({"probes": {"liveness": {"periodSeconds": "10"}}}, "got string, want integer"),
+        ({"config": {"WORKER_SHUTDOWN_GRACE": "soon"}}, "does not match pattern"),
+        ({"config": {"worker_shutdown_grace": "600"}}, "invalid propertyName"),
+        ({"config": {"HEALTH_DIR": "/var/health"}}, "does not match pattern '^/tmp/'"),
+        ({"autoscaling": {"enabled": "yes"}}, "got string, want boolean"),
+    ],
+)
+def test_schema_refuses_bad_values(baked: BakedProject, values: Values, refusal: str) -> None:
+    with pytest.raises(helm_python.HelmValuesError, match=re.escape(refusal)):
+        render(baked, {**EXISTING_SECRET, **values})
+
+
+def test_chart_has_no_default_credentials(baked: BakedProject) -> None:
+    with pytest.raises(helm_python.HelmRenderError, match="the chart has no default credentials"):
+        render(baked, {})

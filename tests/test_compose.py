@@ -1,0 +1,152 @@
+"""compose.yaml is valid for each broker, runs both workers as the README does, and has no
+default credentials.
+
+`docker-compose config` (Debian's docker-compose, which scripts/test installs) validates and
+resolves the file without a Docker engine. A compose.yaml is the same for every Python version,
+so each distinct file is resolved once per run.
+"""
+
+import functools
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from .deployment import DLQ_WORKER, WORKER, package_name, readme_commands, setting_default
+from .projects import BakedProject
+
+DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def docker_compose() -> str:
+    executable = shutil.which("docker-compose")
+    if executable is None:
+        pytest.fail(
+            "docker-compose is needed to validate compose.yaml: scripts/test installs it when "
+            "run as root; otherwise run `sudo apt-get install docker-compose`",
+            pytrace=False,
+        )
+    return executable
+
+
+@functools.cache
+def resolve(compose: str, env: str) -> subprocess.CompletedProcess[str]:
+    """`docker-compose config` for a compose file with `env` as the .env beside it."""
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, "compose.yaml").write_text(compose)
+        Path(directory, ".env").write_text(env)
+        return subprocess.run(
+            [docker_compose(), "config"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+def example_env(project: BakedProject, **changes: str | None) -> str:
+    """The project's .env.example with `changes` applied; None removes a variable."""
+    variables = dict(
+        line.split("=", 1)
+        for line in (project.path / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    for name, value in changes.items():
+        if value is None:
+            variables.pop(name, None)
+        else:
+            variables[name] = value
+    return "".join(f"{name}={value}\n" for name, value in variables.items())
+
+
+def services(project: BakedProject, **changes: str | None) -> dict[str, Any]:
+    result = resolve((project.path / "compose.yaml").read_text(), example_env(project, **changes))
+    assert result.returncode == 0, result.stderr
+    resolved: dict[str, Any] = yaml.safe_load(result.stdout)["services"]
+    return resolved
+
+
+def seconds(duration: str) -> int:
+    match = DURATION.fullmatch(duration)
+    assert duration, "an empty duration"
+    assert match, f"not a duration: {duration!r}"
+    hours, minutes, secs = (int(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+def test_compose_runs_the_broker_redis_and_both_workers(baked: BakedProject) -> None:
+    running = services(baked)
+    brokers = {"rabbitmq"} if baked.combination["broker"] == "rabbitmq" else set()
+    # No beat service: nothing runs on a schedule yet.
+    assert set(running) == brokers | {"redis", WORKER, DLQ_WORKER, "flower"}
+    assert running["flower"]["profiles"] == ["flower"]
+    assert "profiles" not in running[WORKER]
+    assert "profiles" not in running[DLQ_WORKER]
+
+
+def test_workers_run_the_readme_commands(baked: BakedProject) -> None:
+    running = services(baked)
+    for worker, command in readme_commands(baked.path).items():
+        assert running[worker]["command"] == command
+
+
+def test_workers_are_health_checked_and_wait_for_healthy_dependencies(
+    baked: BakedProject,
+) -> None:
+    running = services(baked)
+    liveness = ["CMD", "python", "-m", f"{package_name(baked.path)}.health", "liveness"]
+    for worker in (WORKER, DLQ_WORKER):
+        service = running[worker]
+        assert service["healthcheck"]["test"] == liveness
+        for dependency, condition in service["depends_on"].items():
+            assert condition == {"condition": "service_healthy"}
+            assert running[dependency]["healthcheck"]["test"]
+        # As in the chart: a read-only root, with /tmp (the health files) writable.
+        assert service["read_only"] is True
+        assert service["tmpfs"] == ["/tmp"]
+
+
+def test_workers_reach_the_services_compose_starts(baked: BakedProject) -> None:
+    running = services(baked)
+    broker = baked.combination["broker"]
+    environment = running[WORKER]["environment"]
+    assert urlsplit(environment["CELERY_BROKER_URL"]).hostname == broker
+    assert urlsplit(environment["DEAD_LETTER_REDIS_URL"]).hostname == "redis"
+    if baked.combination["result_backend"] == "redis":
+        assert urlsplit(environment["CELERY_RESULT_BACKEND"]).hostname == "redis"
+
+
+def test_stop_grace_period_is_the_shutdown_setting(baked: BakedProject) -> None:
+    default = setting_default(baked.path, "worker_shutdown_grace")
+    for changes, grace in (({}, default), ({"WORKER_SHUTDOWN_GRACE": "600"}, 600)):
+        running = services(baked, **changes)
+        for worker in (WORKER, DLQ_WORKER):
+            assert seconds(running[worker]["stop_grace_period"]) == grace
+    # Unset, compose falls back to the same default.
+    running = services(baked, WORKER_SHUTDOWN_GRACE=None)
+    assert seconds(running[WORKER]["stop_grace_period"]) == default
+
+
+def test_redis_keeps_an_append_only_file(baked: BakedProject) -> None:
+    command = services(baked)["redis"]["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+
+
+def test_compose_has_no_default_credentials(baked: BakedProject) -> None:
+    compose = (baked.path / "compose.yaml").read_text()
+    assert "guest" not in compose
+    credentials = ["REDIS_PASSWORD"]
+    if baked.combination["broker"] == "rabbitmq":
+        credentials += ["RABBITMQ_USER", "RABBITMQ_PASSWORD"]
+    for name in credentials:
+        result = resolve(compose, example_env(baked, **{name: None}))
+        assert result.returncode != 0
+        assert f"set {name} in .env" in result.stderr
