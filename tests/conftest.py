@@ -3,7 +3,7 @@
 import pytest
 from pytest_cookies.plugin import Cookies
 
-from .options import COMBINATIONS, DEFAULTS, combination_id
+from .options import COMBINATIONS, DEFAULTS, INTEGRATION_COMBINATIONS, combination_id
 from .projects import BakedProject, GeneratedProject, bake, create_venv
 
 
@@ -49,6 +49,18 @@ def generated(
     request: pytest.FixtureRequest, installed_projects: InstalledProjects
 ) -> GeneratedProject:
     """Each option combination, baked and installed."""
+    return installed_projects.get(request.param)
+
+
+@pytest.fixture(
+    scope="session",
+    params=INTEGRATION_COMBINATIONS,
+    ids=[combination_id(c) for c in INTEGRATION_COMBINATIONS],
+)
+def integrated(
+    request: pytest.FixtureRequest, installed_projects: InstalledProjects
+) -> GeneratedProject:
+    """The combinations whose integration suites run (see `INTEGRATION_COMBINATIONS`)."""
     return installed_projects.get(request.param)
 
 

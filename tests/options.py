@@ -20,5 +20,28 @@ COMBINATIONS: list[dict[str, str]] = [
 ]
 
 
+# A generated project's integration suite starts real workers and takes about a minute. The
+# Python version doesn't change how a broker behaves, so each combination of the other options
+# runs it once, on a Python version that rotates so that every version runs it too; every
+# combination runs its unit tests, lint and type checks.
+ROTATED = "python_version"
+
+
+def integration_combinations() -> list[dict[str, str]]:
+    others = [name for name in CHOICES if name != ROTATED]
+    rotation = CHOICES[ROTATED]
+    chosen = []
+    for index, values in enumerate(itertools.product(*(CHOICES[name] for name in others))):
+        answers = {
+            **dict(zip(others, values, strict=True)),
+            ROTATED: rotation[index % len(rotation)],
+        }
+        chosen.append({name: answers[name] for name in CHOICES})
+    return chosen
+
+
+INTEGRATION_COMBINATIONS = integration_combinations()
+
+
 def combination_id(combination: dict[str, str]) -> str:
     return "-".join(combination.values())

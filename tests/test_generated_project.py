@@ -14,10 +14,16 @@ def test_mypy_strict_is_clean(generated: GeneratedProject) -> None:
     generated.check("mypy")
 
 
-def test_own_suite_passes_against_its_broker(generated: GeneratedProject) -> None:
-    with broker_environment(generated.combination, combination_id(generated.combination)) as env:
-        output = generated.check("pytest", "-q", "-p", "no:cacheprovider", env=env)
-    assert " failed" not in output
+def test_own_unit_tests_pass(generated: GeneratedProject) -> None:
+    output = generated.check("pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration")
+    assert " skipped" not in output
+
+
+def test_own_integration_tests_pass_against_its_broker(integrated: GeneratedProject) -> None:
+    with broker_environment(integrated.combination, combination_id(integrated.combination)) as env:
+        output = integrated.check(
+            "pytest", "-q", "-p", "no:cacheprovider", "-m", "integration", env=env
+        )
     assert " skipped" not in output
 
 
