@@ -20,7 +20,7 @@ from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUE
 from . import faulty_tasks
 from .http_stub import HttpStub
 from .relay import TcpRelay
-from .workers import WorkerProcess, spawn_worker
+from .workers import WorkerProcess, running, spawn_worker
 {% if cookiecutter.broker == "rabbitmq" %}
 START_A_BROKER = "rabbitmq-server -detached, or a rabbitmq container on port 5672"
 {%- else %}
@@ -95,14 +95,11 @@ def worker(
         "RETRY_TRANSIENT_MAX_RETRIES": "2",
     }
     store = {"DEAD_LETTER_REDIS_URL": store_relay.url}
-    running = spawn_worker(
+    main_worker = spawn_worker(
         worker_logs, f"--include={faulty_tasks.MODULE}", env={**downstream, **fast_retries, **store}
     )
-    try:
-        running.wait_until_ready()
-        yield running
-    finally:
-        running.stop()
+    with running(main_worker):
+        yield main_worker
 
 
 @pytest.fixture(scope="session")
@@ -111,17 +108,14 @@ def dead_letter_worker(
 ) -> Iterator[WorkerProcess]:
     """The dedicated dead-letter worker, started with the guide's command; it knows the same
     tasks as the main worker, so it can tell an unknown task from a rejected one."""
-    running = spawn_worker(
+    dead_letter_worker = spawn_worker(
         worker_logs,
         f"--queues={DEAD_LETTER_QUEUE}",
         f"--include={faulty_tasks.MODULE}",
         env={"DEAD_LETTER_REDIS_URL": store_relay.url},
     )
-    try:
-        running.wait_until_ready()
-        yield running
-    finally:
-        running.stop()
+    with running(dead_letter_worker):
+        yield dead_letter_worker
 
 
 @pytest.fixture(scope="session")

@@ -17,14 +17,14 @@ from {{ cookiecutter.package_name }}.topology import (
     declare,
 )
 
-from .workers import WorkerProcess, spawn_worker, wait_for
+from .workers import WorkerProcess, running, spawn_worker, wait_for
 {%- else %}
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE
 
-from .workers import WorkerProcess, spawn_worker, wait_for
+from .workers import WorkerProcess, running, spawn_worker, wait_for
 {%- endif %}
 
 
@@ -41,12 +41,8 @@ def test_main_worker_leaves_dead_letters_to_the_dedicated_worker(worker: WorkerP
 
 
 def test_dead_letter_worker_consumes_only_dead_letters(worker_logs: Path) -> None:
-    dead_letter_worker = spawn_worker(worker_logs, f"--queues={DEAD_LETTER_QUEUE}")
-    try:
-        dead_letter_worker.wait_until_ready()
+    with running(spawn_worker(worker_logs, f"--queues={DEAD_LETTER_QUEUE}")) as dead_letter_worker:
         assert dead_letter_worker.consumed_queues() == {DEAD_LETTER_QUEUE}
-    finally:
-        dead_letter_worker.stop()
 {%- if cookiecutter.broker == "rabbitmq" %}
 
 

@@ -5,7 +5,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,16 @@ class WorkerProcess:
                 self.process.kill()
                 self.process.wait(STOP_WITHIN)
         return self.process.returncode
+
+
+@contextmanager
+def running(worker: WorkerProcess) -> Iterator[WorkerProcess]:
+    """`worker`, once it answers; stopped on the way out, whatever happened."""
+    try:
+        worker.wait_until_ready()
+        yield worker
+    finally:
+        worker.stop()
 
 
 def spawn_worker(

@@ -6,6 +6,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.deadletter.handoff import use_sink
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
+from {{ cookiecutter.package_name }}.settings import get_settings
 
 
 class MemorySink:
@@ -16,6 +17,14 @@ class MemorySink:
 
     def record(self, dead_letter: DeadLetter) -> None:
         self.records.append(dead_letter)
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    """Each test reads the environment afresh (tests change it with monkeypatch)."""
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

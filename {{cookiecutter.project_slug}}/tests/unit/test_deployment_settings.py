@@ -1,17 +1,8 @@
 """The deployment settings are checked at start-up like every other setting."""
 
-from collections.abc import Iterator
-
 import pytest
 
 from {{ cookiecutter.package_name }}.settings import SettingsError, get_settings
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings() -> Iterator[None]:
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_shutdown_grace_outlasts_the_hard_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:

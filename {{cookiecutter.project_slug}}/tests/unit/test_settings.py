@@ -1,17 +1,8 @@
 """Settings come from the environment, and values that can't work stop start-up clearly."""
 
-from collections.abc import Iterator
-
 import pytest
 
 from {{ cookiecutter.package_name }}.settings import Settings, SettingsError, get_settings
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings() -> Iterator[None]:
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_defaults_point_at_a_local_broker(monkeypatch: pytest.MonkeyPatch) -> None:
