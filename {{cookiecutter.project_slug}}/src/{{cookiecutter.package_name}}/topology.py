@@ -45,6 +45,11 @@ def task_queues(settings: Settings) -> tuple[Queue, Queue]:
             "x-delivery-limit": settings.rabbitmq_delivery_limit,
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE.name,
             "x-dead-letter-routing-key": DEAD_LETTER_QUEUE,
+            # Dead-letter at least once: RabbitMQ keeps a message until `dead_letter` has
+            # confirmed it, instead of dropping it if that queue is briefly unavailable. This
+            # strategy needs `reject-publish` overflow (with no length limit set, it never fires).
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
         },
     )
     dead_letter = Queue(

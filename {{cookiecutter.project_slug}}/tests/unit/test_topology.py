@@ -38,5 +38,6 @@ def test_dead_letter_arguments_route_to_the_dead_letter_queue() -> None:
     assert work.queue_arguments is not None
     assert work.queue_arguments["x-dead-letter-exchange"] == dead_letter.exchange.name
     assert work.queue_arguments["x-dead-letter-routing-key"] == dead_letter.routing_key
+    assert work.queue_arguments["x-dead-letter-strategy"] == "at-least-once"
     assert dead_letter.name == DEAD_LETTER_QUEUE
 {%- endif %}
