@@ -6,6 +6,7 @@ from click.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
 from {{ cookiecutter.package_name }}.deadletter.replay import replay
 from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.tasks import sync_to_crm
@@ -15,19 +16,18 @@ from .test_dead_letters import wait_for_record
 from .workers import WorkerProcess, wait_for
 
 
-def exhaust(http_stub: HttpStub, store: RedisDeadLetterStore, record_id: int) -> str:
-    """Dead-letter a sync_to_crm run (three 503s), then fix the CRM; returns the task id."""
+def exhaust(http_stub: HttpStub, store: RedisDeadLetterStore, record_id: int) -> DeadLetter:
+    """Dead-letter a sync_to_crm run (three 503s), after which the CRM answers; returns its
+    record."""
     path = f"/records/{record_id}"
     http_stub.script(path, Reply(503), Reply(503), Reply(503))
-    sent = sync_to_crm.delay(record_id)
-    wait_for_record(store, sent.id)
-    return str(sent.id)
+    return wait_for_record(store, sync_to_crm.delay(record_id).id)
 
 
 def test_replay_after_the_fault_is_fixed_runs_to_success(
     worker: WorkerProcess, http_stub: HttpStub, store: RedisDeadLetterStore
 ) -> None:
-    task_id = exhaust(http_stub, store, 501)
+    task_id = exhaust(http_stub, store, 501).id
     result = CliRunner().invoke(main, ["dlq", "replay", task_id])
     assert result.exit_code == 0, result.output
     assert f"{task_id}: published replay 1" in result.output
@@ -41,9 +41,7 @@ def test_replay_after_the_fault_is_fixed_runs_to_success(
 def test_two_replays_at_once_publish_once(
     worker: WorkerProcess, http_stub: HttpStub, store: RedisDeadLetterStore
 ) -> None:
-    task_id = exhaust(http_stub, store, 502)
-    record = store.get(task_id)
-    assert record is not None
+    record = exhaust(http_stub, store, 502)
     with ThreadPoolExecutor(max_workers=2) as pool:
         outcomes = list(pool.map(lambda _: replay(app, store, record, 3).outcome, range(2)))
     assert sorted(outcomes) == ["published", "skipped"]
@@ -53,22 +51,19 @@ def test_two_replays_at_once_publish_once(
 def test_replay_limit_stops_replay_all_without_force(
     worker: WorkerProcess, http_stub: HttpStub, store: RedisDeadLetterStore
 ) -> None:
-    task_id = exhaust(http_stub, store, 503)
-    record = store.get(task_id)
-    assert record is not None
-    # As if it had been replayed up to the limit already and failed again each time.
-    store.save(record)
+    record = exhaust(http_stub, store, 503)
+    # A record already replayed `max_replays` times is skipped; --force lifts the limit.
     assert replay(app, store, record, max_replays=0).outcome == "skipped"
     forced = CliRunner().invoke(
         main, ["dlq", "replay", "--all", "--task", sync_to_crm.name, "--dry-run", "--force"]
     )
-    assert f"{task_id}: would_publish" in forced.output
+    assert f"{record.id}: would_publish" in forced.output
 
 
 def test_dlq_commands_show_list_stats_export_and_purge(
     worker: WorkerProcess, http_stub: HttpStub, store: RedisDeadLetterStore
 ) -> None:
-    task_id = exhaust(http_stub, store, 504)
+    task_id = exhaust(http_stub, store, 504).id
     runner = CliRunner()
     shown = runner.invoke(main, ["dlq", "show", task_id, "--json"])
     assert shown.exit_code == 0, shown.output

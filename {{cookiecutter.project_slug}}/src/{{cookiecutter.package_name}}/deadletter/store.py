@@ -24,7 +24,9 @@ from ..settings import Settings
 from .record import REASONS, DeadLetter, Reason, parse_time
 
 PAGE_SIZE = 50
+{%- if cookiecutter.broker == "redis" %}
 DELIVERY_COUNT_TTL = 24 * 3600
+{%- endif %}
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,8 @@ class RedisDeadLetterStore:
             return self.key("index", "reason", query.reason)
         return self.key("index", "all")
 
+{%- if cookiecutter.broker == "redis" %}
+
     def count_delivery(self, task_id: str, retries: int) -> int:
         """Count one more delivery of the message for this task id and retry; the count
         expires after a day."""
@@ -227,6 +231,7 @@ class RedisDeadLetterStore:
             pipe.expire(key, DELIVERY_COUNT_TTL)
             count, _ = pipe.execute()
         return int(count)
+{%- endif %}
 
     @staticmethod
     def ids(members: Any) -> list[str]:
