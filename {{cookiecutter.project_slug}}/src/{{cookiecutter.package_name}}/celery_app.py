@@ -65,6 +65,11 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_acks_on_timeout": True,
         "task_time_limit": settings.celery_task_time_limit,
         "task_soft_time_limit": settings.celery_task_soft_time_limit,
+        # SIGTERM is a warm shutdown: running tasks finish (within their time limit), then the
+        # worker hands back the messages it holds. A cold shutdown first waits a short while,
+        # idle or not, so held messages{% if cookiecutter.broker == "redis" %} (countdown retries among them){% endif %} are handed back too.
+        "worker_soft_shutdown_timeout": float(settings.worker_soft_shutdown_timeout),
+        "worker_enable_soft_shutdown_on_idle": True,
         # A publish either reaches the broker or raises to the caller after bounded retries.
         "task_publish_retry": True,
         "task_publish_retry_policy": {

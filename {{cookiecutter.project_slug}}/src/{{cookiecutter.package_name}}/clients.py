@@ -15,6 +15,7 @@ from .retry import RateLimited
 from .settings import get_settings
 
 UNAVAILABLE = frozenset({502, 503, 504})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 PAYMENT_REQUIRED = 402
 
 
@@ -35,10 +36,14 @@ def retry_after_seconds(header: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def call(method: str, url: str, payload: Any = None) -> httpx.Response:
+def call(
+    method: str, url: str, payload: Any = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """Send one request; raise the retry tiers' exceptions for transient failures."""
     try:
-        response = httpx.request(method, url, json=payload, timeout=get_settings().http_timeout)
+        response = httpx.request(
+            method, url, json=payload, headers=headers, timeout=get_settings().http_timeout
+        )
     except httpx.TimeoutException as error:
         raise TimeoutError(f"{method} {url}: {error}") from error
     except httpx.NetworkError as error:
@@ -52,14 +57,20 @@ def call(method: str, url: str, payload: Any = None) -> httpx.Response:
     return response.raise_for_status()
 
 
-def charge(payment_id: str) -> dict[str, Any]:
-    """Charge a payment through the gateway; a 402 means the card was declined."""
+def charge(payment_id: str, idempotency_key: str) -> dict[str, Any]:
+    """Charge a payment through the gateway; a 402 means the card was declined. The gateway gets
+    `idempotency_key` too, so even a charge repeated after a crash is applied once."""
     url = f"{get_settings().payment_gateway_url}/payments/{payment_id}/charge"
     try:
-        response = call("POST", url)
+        response = call("POST", url, headers={IDEMPOTENCY_HEADER: idempotency_key})
     except httpx.HTTPStatusError as error:
         if error.response.status_code == PAYMENT_REQUIRED:
             raise CardDeclined(f"payment {payment_id}: {error.response.text}") from error
         raise
     result: dict[str, Any] = response.json()
     return result
+
+
+def post_webhook(endpoint: str, payload: Any, idempotency_key: str) -> None:
+    """Deliver an event; the subscriber gets `idempotency_key` to drop a repeated delivery."""
+    call("POST", endpoint, payload, headers={IDEMPOTENCY_HEADER: idempotency_key})

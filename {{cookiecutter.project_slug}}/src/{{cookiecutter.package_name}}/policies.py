@@ -69,7 +69,7 @@ def longest_wait(task: Task) -> int:  # type: ignore[type-arg]
     """The longest a retry can wait, in seconds."""
     policy: RetryPolicy | None = getattr(task, "retry_policy", None)
     if policy is not None:
-        return max(policy.delay_range(n)[1] for n in range(max(policy.max_retries, 1)))
+        return policy.longest_wait()
     if getattr(task, "retry_backoff", False):
         return int(getattr(task, "retry_backoff_max", 600))
     return int(task.default_retry_delay)

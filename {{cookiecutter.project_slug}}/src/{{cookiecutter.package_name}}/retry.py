@@ -12,7 +12,15 @@ from .settings import Settings, get_settings
 
 
 class Contended(Exception):  # noqa: N818 - reads as a state, like TimeoutError
-    """A resource another worker holds (a lock, a row); trying again later can succeed."""
+    """A resource another worker holds (a lock, a row); trying again later can succeed.
+
+    `retry_after` is how long the holder can keep it, when known: a policy that retries this
+    error waits that long (at most its backoff cap) instead of guessing with backoff.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RateLimited(Exception):  # noqa: N818
@@ -76,12 +84,27 @@ class RetryPolicy:
         return shortest, longest
 
     def server_directed_delay(self, error: BaseException | None) -> int | None:
-        """The capped delay a `RateLimited` error asks for, if this policy honours it."""
-        if self.retry_after_cap is None or not isinstance(error, RateLimited):
+        """The wait `error` asks for, capped, when this policy honours it: a `RateLimited`'s
+        `Retry-After` (up to `retry_after_cap`), a `Contended` lock's remaining time (up to
+        `backoff_cap`). None means: back off as usual."""
+        if error is None or not isinstance(error, self.retry_on):
             return None
-        if error.retry_after is None:
+        if isinstance(error, RateLimited):
+            wait, cap = error.retry_after, self.retry_after_cap
+        elif isinstance(error, Contended):
+            wait, cap = error.retry_after, self.backoff_cap
+        else:
             return None
-        return int(min(max(error.retry_after, 0), self.retry_after_cap))
+        if wait is None or cap is None:
+            return None
+        return int(min(max(wait, 0), cap))
+
+    def longest_wait(self) -> int:
+        """The longest any retry of this policy can wait, in seconds."""
+        waits = [self.delay_range(retries)[1] for retries in range(max(self.max_retries, 1))]
+        if Contended in self.retry_on:
+            waits.append(self.backoff_cap)
+        return max(waits)
 
     def worst_case_seconds(self, time_limit: int) -> int:
         """Longest time from the first run to dead-lettering: every run times out, every wait is
@@ -104,12 +127,12 @@ def transient(settings: Settings) -> RetryPolicy:
 def rate_limited(settings: Settings) -> RetryPolicy:
     return RetryPolicy(
         name="rate_limited",
-        retry_on=(RateLimited, ConnectionError, TimeoutError),
+        retry_on=(RateLimited, ConnectionError, TimeoutError, Contended),
         max_retries=settings.retry_rate_limited_max_retries,
         backoff_base=settings.retry_transient_backoff_base,
         backoff_cap=settings.retry_transient_backoff_cap,
         retry_after_cap=settings.retry_rate_limited_retry_after_cap,
-        description="server-directed waits (Retry-After), network errors",
+        description="server-directed waits (Retry-After), network errors, lock contention",
     )
 
 

@@ -21,6 +21,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 Seconds = Annotated[int, Field(gt=0)]
 RetryBudget = Annotated[int, Field(ge=0, le=50)]
 
+MAX_TASK_TIME_LIMIT = 1500
+# After its running task ends, a stopping worker needs a moment to hand back the messages it holds.
+SHUTDOWN_MARGIN = 30
+# An idempotency key outlives the attempt holding it by this much.
+IDEMPOTENCY_HOLD_MARGIN = 5
+
 # The URL schemes each connection accepts in this build of the service.
 URL_SCHEMES = {
 {%- if cookiecutter.broker == "rabbitmq" %}
@@ -32,6 +38,7 @@ URL_SCHEMES = {
     "celery_result_backend": ("redis", "rediss"),
 {%- endif %}
     "dead_letter_redis_url": ("redis", "rediss"),
+    "idempotency_redis_url": ("redis", "rediss"),
 }
 
 
@@ -54,8 +61,10 @@ class Settings(BaseSettings):
 {%- if cookiecutter.result_backend == "redis" %}
     celery_result_backend: SecretStr = SecretStr("redis://localhost:6379/1")
 {%- endif %}
-    celery_task_time_limit: Seconds = 300
-    celery_task_soft_time_limit: Seconds = 270
+    # The one time bound: every other one (soft limit, shutdown waits, lock lifetimes) is derived
+    # from it below, so they can't disagree. RabbitMQ closes a consumer that holds a message for
+    # 30 minutes (its default consumer_timeout), hence the ceiling.
+    celery_task_time_limit: Annotated[int, Field(ge=5, le=MAX_TASK_TIME_LIMIT)] = 300
     celery_publish_max_retries: Annotated[int, Field(ge=0, le=10)] = 3
 {%- if cookiecutter.broker == "rabbitmq" %}
     rabbitmq_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
@@ -75,6 +84,9 @@ class Settings(BaseSettings):
     dead_letter_max_age_days: Annotated[int, Field(ge=1)] = 30
     dead_letter_max_replays: Annotated[int, Field(ge=1, le=100)] = 3
 
+    idempotency_redis_url: SecretStr = SecretStr("redis://localhost:6379/3")
+    idempotency_key_ttl: Annotated[int, Field(ge=3600)] = 7 * 24 * 3600
+
     log_redact_keys: Annotated[frozenset[str], NoDecode] = frozenset(
         {"password", "token", "secret", "authorization", "api_key", "card_number", "cvv"}
     )
@@ -84,8 +96,7 @@ class Settings(BaseSettings):
     payment_gateway_url: str = "http://localhost:8083"
     http_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
 
-    # Deployment: how long a stopping worker may take, and the files its probes read.
-    worker_shutdown_grace: Seconds = 330
+    # Deployment: the files the probes read.
     health_dir: Path = Path("/tmp/{{ cookiecutter.project_slug }}-health")  # noqa: S108
     health_heartbeat_max_age: Annotated[int, Field(ge=2, le=600)] = 20
 
@@ -114,36 +125,52 @@ class Settings(BaseSettings):
             )
         return self
 
-    @model_validator(mode="after")
-    def _soft_limit_comes_first(self) -> Self:
-        if self.celery_task_soft_time_limit >= self.celery_task_time_limit:
-            raise ValueError(
-                "CELERY_TASK_SOFT_TIME_LIMIT must be lower than CELERY_TASK_TIME_LIMIT, "
-                "so a task can clean up before it is killed"
-            )
-        return self
 {%- if cookiecutter.broker == "redis" %}
 
     @model_validator(mode="after")
     def _visibility_outlasts_tasks(self) -> Self:
-        if self.redis_visibility_timeout <= self.celery_task_time_limit:
+        longest_hold = self.celery_task_time_limit + self.longest_retry_wait
+        if self.redis_visibility_timeout <= longest_hold:
             raise ValueError(
-                "REDIS_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT, "
-                "or Redis hands a still-running task to a second worker"
+                f"REDIS_VISIBILITY_TIMEOUT must be longer than {longest_hold} s "
+                "(CELERY_TASK_TIME_LIMIT plus the longest retry wait), or Redis hands a message "
+                "a worker still holds to a second worker"
             )
         return self
+
+    @property
+    def longest_retry_wait(self) -> int:
+        """The longest countdown a retry tier can set: a waiting retry sits unacknowledged in a
+        worker for that long."""
+        return max(self.retry_transient_backoff_cap, self.retry_rate_limited_retry_after_cap)
 {%- endif %}
 
-    @model_validator(mode="after")
-    def _shutdown_outlasts_tasks(self) -> Self:
-        # A warm shutdown waits for running tasks, which the hard time limit ends at the latest;
-        # the margin lets the worker return the messages it holds before it is killed.
-        if self.worker_shutdown_grace < self.celery_task_time_limit + 10:
-            raise ValueError(
-                "WORKER_SHUTDOWN_GRACE must be at least CELERY_TASK_TIME_LIMIT + 10 seconds, "
-                "so a stopping worker can finish its running task before it is killed"
-            )
-        return self
+    @property
+    def cleanup_time(self) -> int:
+        """A tenth of the hard time limit, at least a second."""
+        return max(1, self.celery_task_time_limit // 10)
+
+    @property
+    def celery_task_soft_time_limit(self) -> int:
+        """When `SoftTimeLimitExceeded` is raised inside a task: `cleanup_time` before the kill."""
+        return self.celery_task_time_limit - self.cleanup_time
+
+    @property
+    def worker_soft_shutdown_timeout(self) -> int:
+        """How long a cold shutdown (SIGQUIT, or SIGTERM twice) waits before it cancels running
+        tasks, which are then delivered again: Celery always waits this long, so it is short."""
+        return self.cleanup_time
+
+    @property
+    def idempotency_hold_for(self) -> int:
+        """How long a running side effect holds its idempotency key: longer than any attempt."""
+        return self.celery_task_time_limit + IDEMPOTENCY_HOLD_MARGIN
+
+    @property
+    def worker_shutdown_grace(self) -> int:
+        """How long a stopping worker may take before it is killed (the pods'
+        terminationGracePeriodSeconds): its running task's time limit, then the hand-back."""
+        return self.celery_task_time_limit + SHUTDOWN_MARGIN
 
 
 def describe(error: ValidationError) -> str:

@@ -1,11 +1,10 @@
 """What a worker does once as it starts, before it consumes a single message."""
 
 import logging
-{%- if cookiecutter.broker == "rabbitmq" %}
 import os
-{%- endif %}
 from typing import Any
 
+from celery import Celery
 from celery.app.amqp import Queues
 from celery.apps.worker import Worker
 {%- if cookiecutter.broker == "rabbitmq" %}
@@ -22,9 +21,22 @@ logger = logging.getLogger(__name__)
 def prepare_worker(instance: Worker, **_: Any) -> None:
     """`celeryd_after_setup` handler: runs after `--queues` is applied, before consuming."""
     keep_off_dead_letters(instance.app.amqp.queues)
+    refuse_unsafe_policies(instance.app)
 {%- if cookiecutter.broker == "rabbitmq" %}
     declare_or_exit(instance)
 {%- endif %}
+
+
+def refuse_unsafe_policies(app: Celery) -> None:
+    """Stop the worker when a task's retry policy breaks a rule of `policies check`: such a task
+    loops, loses its failures or runs twice."""
+    from .policies import check  # the checker imports the tasks, which import the app
+
+    violations = check(app)
+    if violations:
+        listed = "\n  ".join(str(violation) for violation in violations)
+        logger.critical("cannot start: unsafe retry policies:\n  %s", listed)
+        raise SystemExit(os.EX_CONFIG)
 
 
 def keep_off_dead_letters(queues: Queues) -> None:

@@ -35,11 +35,11 @@ def test_redis_visibility_timeout_comes_from_settings() -> None:
 {%- endif %}
 
 
-def test_time_limits_come_from_settings() -> None:
-    config = build_config(
-        Settings(_env_file=None, celery_task_time_limit=90, celery_task_soft_time_limit=80)
-    )
-    assert (config["task_time_limit"], config["task_soft_time_limit"]) == (90, 80)
+def test_time_limits_and_shutdown_follow_the_one_time_limit_setting() -> None:
+    config = build_config(Settings(_env_file=None, celery_task_time_limit=90))
+    assert (config["task_time_limit"], config["task_soft_time_limit"]) == (90, 81)
+    assert config["worker_soft_shutdown_timeout"] == 9.0
+    assert config["worker_enable_soft_shutdown_on_idle"] is True
 
 
 def test_publishing_retries_a_bounded_number_of_times() -> None:

@@ -27,13 +27,13 @@ def test_invalid_configuration_is_an_error_message_not_a_traceback() -> None:
     # A fresh interpreter, as an operator runs it: nothing is imported before the check.
     result = subprocess.run(
         [sys.executable, "-m", "{{ cookiecutter.package_name }}", "config", "show"],
-        env={**os.environ, "CELERY_TASK_SOFT_TIME_LIMIT": "-5"},
+        env={**os.environ, "CELERY_TASK_TIME_LIMIT": "-5"},
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 1
-    assert "CELERY_TASK_SOFT_TIME_LIMIT: Input should be greater than 0" in result.stderr
+    assert "CELERY_TASK_TIME_LIMIT: Input should be greater than or equal to 5" in result.stderr
     assert "Traceback" not in result.stderr
 
 

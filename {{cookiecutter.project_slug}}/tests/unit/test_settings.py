@@ -2,7 +2,12 @@
 
 import pytest
 
-from {{ cookiecutter.package_name }}.settings import Settings, SettingsError, get_settings
+from {{ cookiecutter.package_name }}.settings import (
+    MAX_TASK_TIME_LIMIT,
+    Settings,
+    SettingsError,
+    get_settings,
+)
 
 
 def test_defaults_point_at_a_local_broker(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,9 +24,9 @@ def test_defaults_point_at_a_local_broker(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CELERY_TASK_TIME_LIMIT", "120")
-    monkeypatch.setenv("CELERY_TASK_SOFT_TIME_LIMIT", "100")
+    monkeypatch.setenv("IDEMPOTENCY_KEY_TTL", "7200")
     settings = Settings(_env_file=None)
-    assert (settings.celery_task_time_limit, settings.celery_task_soft_time_limit) == (120, 100)
+    assert (settings.celery_task_time_limit, settings.idempotency_key_ttl) == (120, 7200)
 
 
 def test_invalid_number_names_the_variable_and_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,10 +35,22 @@ def test_invalid_number_names_the_variable_and_the_value(monkeypatch: pytest.Mon
         get_settings()
 
 
-def test_soft_limit_must_come_before_the_hard_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CELERY_TASK_TIME_LIMIT", "60")
-    monkeypatch.setenv("CELERY_TASK_SOFT_TIME_LIMIT", "60")
-    with pytest.raises(SettingsError, match="CELERY_TASK_SOFT_TIME_LIMIT must be lower"):
+@pytest.mark.parametrize("limit", [5, 9, 10, 59, 300, MAX_TASK_TIME_LIMIT])
+def test_every_time_bound_follows_from_the_hard_limit(limit: int) -> None:
+    settings = Settings(_env_file=None, celery_task_time_limit=limit)
+    # A task gets SoftTimeLimitExceeded with time left to clean up before it is killed.
+    assert 1 <= settings.celery_task_soft_time_limit < limit
+    # A stopping worker outlasts its running task, with time to hand its messages back.
+    assert settings.worker_shutdown_grace >= limit + 10
+    assert settings.worker_soft_shutdown_timeout + 10 <= settings.worker_shutdown_grace
+    # A running side effect keeps its idempotency key until it can't be running any more.
+    assert settings.idempotency_hold_for > limit
+
+
+@pytest.mark.parametrize("limit", ["4", str(MAX_TASK_TIME_LIMIT + 1)])
+def test_time_limit_out_of_range_is_refused(monkeypatch: pytest.MonkeyPatch, limit: str) -> None:
+    monkeypatch.setenv("CELERY_TASK_TIME_LIMIT", limit)
+    with pytest.raises(SettingsError, match="CELERY_TASK_TIME_LIMIT: Input should be"):
         get_settings()
 
 
@@ -56,10 +73,15 @@ def test_secrets_are_masked_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
 {%- if cookiecutter.broker == "redis" %}
 
 
-def test_visibility_timeout_must_outlast_the_hard_time_limit(
+def test_visibility_timeout_must_outlast_a_task_and_its_longest_retry_wait(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "300")
-    with pytest.raises(SettingsError, match="REDIS_VISIBILITY_TIMEOUT must be longer"):
+    monkeypatch.setenv("CELERY_TASK_TIME_LIMIT", "300")
+    monkeypatch.setenv("RETRY_TRANSIENT_BACKOFF_CAP", "600")
+    monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "900")
+    with pytest.raises(SettingsError, match="REDIS_VISIBILITY_TIMEOUT must be longer than 900 s"):
         get_settings()
+    get_settings.cache_clear()
+    monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "901")
+    assert get_settings().redis_visibility_timeout == 901
 {%- endif %}

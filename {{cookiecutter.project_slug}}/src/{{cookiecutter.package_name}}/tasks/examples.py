@@ -6,6 +6,9 @@
 - `charge_card`: a server-directed delay (Step 3): a 429's `Retry-After` replaces the backoff,
   capped; a declined card is never retried and is dead-lettered at once (`non_retryable`).
 - `deliver_webhook`: the `TrackedTask` base (Step 5): every attempt counted and logged.
+
+`charge_card` and `deliver_webhook` have side effects, and a task can run twice (delivery is
+at-least-once): `idempotency_keys().run_once` makes each effect happen once per business key.
 """
 
 from typing import Any
@@ -13,7 +16,8 @@ from typing import Any
 from celery import Task
 
 from ..celery_app import app
-from ..clients import call, charge
+from ..clients import call, charge, post_webhook
+from ..idempotency import idempotency_keys
 from ..retry import RATE_LIMITED, TRANSIENT
 from ..settings import get_settings
 {%- if cookiecutter.broker == "rabbitmq" %}
@@ -37,8 +41,10 @@ def sync_to_crm(self: Task, record_id: int) -> None:  # type: ignore[type-arg]
 
 @app.task(bind=True, base=DLQTask, **RATE_LIMITED.task_options())
 def charge_card(self: Task, payment_id: str) -> dict[str, Any]:  # type: ignore[type-arg]
-    """Charge a payment. `CardDeclined` is in no tier's `retry_on`, so it fails at once."""
-    return charge(payment_id)
+    """Charge a payment, once per payment id. `CardDeclined` is in no tier's `retry_on`, so it
+    fails at once."""
+    key = f"charge:{payment_id}"
+    return idempotency_keys().run_once(key, lambda: charge(payment_id, idempotency_key=key))
 
 
 {% if cookiecutter.broker == "rabbitmq" -%}
@@ -49,5 +55,7 @@ def charge_card(self: Task, payment_id: str) -> dict[str, Any]:  # type: ignore[
 @app.task(bind=True, base=DLQTask, **TRANSIENT.task_options())
 {%- endif %}
 def deliver_webhook(self: Task, endpoint: str, payload: dict[str, Any]) -> None:  # type: ignore[type-arg]
-    """POST `payload` to a subscriber's `endpoint`."""
-    call("POST", endpoint, payload)
+    """POST `payload` to a subscriber's `endpoint`, once per task (retries and replays keep the
+    task's id)."""
+    key = f"webhook:{self.request.id}"
+    idempotency_keys().run_once(key, lambda: post_webhook(endpoint, payload, idempotency_key=key))
