@@ -75,9 +75,9 @@ def redis_database() -> Iterator[str]:
 @contextmanager
 def broker_environment(combination: dict[str, str], run_name: str) -> Iterator[dict[str, str]]:
     """Variables pointing a project's tests at a fresh place on its real broker, and at an empty
-    Redis database for results and dead letters."""
+    Redis database for results, dead letters and idempotency keys."""
     with redis_database() as redis_url:
-        environment = {"DEAD_LETTER_REDIS_URL": redis_url}
+        environment = {"DEAD_LETTER_REDIS_URL": redis_url, "IDEMPOTENCY_REDIS_URL": redis_url}
         if combination["result_backend"] == "redis":
             environment["CELERY_RESULT_BACKEND"] = redis_url
         if combination["broker"] == "rabbitmq":

@@ -30,12 +30,30 @@ def readme_commands(project: Path) -> dict[str, list[str]]:
     return commands
 
 
+def settings_module(project: Path) -> ast.Module:
+    return ast.parse((project / "src" / package_name(project) / "settings.py").read_text())
+
+
+def settings_constant(project: Path, name: str) -> object:
+    """A module-level constant of the generated settings.py, read from its source."""
+    for statement in settings_module(project).body:
+        if isinstance(statement, ast.Assign) and ast.unparse(statement.targets) == name:
+            return ast.literal_eval(statement.value)
+    raise AssertionError(f"settings.py has no constant {name}")
+
+
+def shutdown_grace(project: Path, time_limit: int) -> int:
+    """The seconds a stopping worker gets, as the service derives them from its time limit."""
+    margin = settings_constant(project, "SHUTDOWN_MARGIN")
+    assert isinstance(margin, int)
+    return time_limit + margin
+
+
 def setting_default(project: Path, name: str) -> object:
     """The default of a field of the generated `Settings`, read from its source."""
-    source = project / "src" / package_name(project) / "settings.py"
     (settings,) = (
         node
-        for node in ast.parse(source.read_text()).body
+        for node in settings_module(project).body
         if isinstance(node, ast.ClassDef) and node.name == "Settings"
     )
     for statement in settings.body:

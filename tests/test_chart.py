@@ -16,7 +16,14 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from .deployment import DLQ_WORKER, WORKER, package_name, readme_commands, setting_default
+from .deployment import (
+    DLQ_WORKER,
+    WORKER,
+    package_name,
+    readme_commands,
+    setting_default,
+    shutdown_grace,
+)
 from .projects import BakedProject
 
 KUBERNETES_VERSION = "1.30.0"
@@ -50,7 +57,7 @@ MONITORED: Values = {"metrics": {"enabled": True, "serviceMonitor": {"enabled": 
 # Every value of a real production release at once.
 EVERYTHING: Values = {
     **MONITORED,
-    "config": {"CELERY_TASK_TIME_LIMIT": "900", "WORKER_SHUTDOWN_GRACE": "960"},
+    "config": {"CELERY_TASK_TIME_LIMIT": "900"},
     "image": {"repository": "registry.example.com/orders", "tag": "1.4.2", "pullPolicy": "Always"},
     "imagePullSecrets": [{"name": "registry"}],
     "serviceAccount": {"create": False, "name": "orders", "annotations": {}},
@@ -365,14 +372,17 @@ def test_health_dir_default_is_on_the_writable_volume(baked: BakedProject) -> No
     assert str(setting_default(baked.path, "health_dir")).startswith("/tmp/")
 
 
-def test_grace_period_is_the_shutdown_setting(baked: BakedProject) -> None:
-    default = setting_default(baked.path, "worker_shutdown_grace")
-    for values, grace in ((EXISTING_SECRET, default), ({**EXISTING_SECRET, **EVERYTHING}, 960)):
+def test_grace_period_follows_the_time_limit_as_the_service_derives_it(
+    baked: BakedProject,
+) -> None:
+    default = setting_default(baked.path, "celery_task_time_limit")
+    assert isinstance(default, int)
+    for values, time_limit in ((EXISTING_SECRET, default), ({**EXISTING_SECRET, **EVERYTHING}, 900)):
         manifests = render(baked, values)
-        assert only(manifests, "ConfigMap")["data"]["WORKER_SHUTDOWN_GRACE"] == str(grace)
+        assert only(manifests, "ConfigMap")["data"]["CELERY_TASK_TIME_LIMIT"] == str(time_limit)
         for component in (WORKER, DLQ_WORKER):
             pod = only(manifests, "Deployment", component)["spec"]["template"]["spec"]
-            assert pod["terminationGracePeriodSeconds"] == grace
+            assert pod["terminationGracePeriodSeconds"] == shutdown_grace(baked.path, time_limit)
 
 
 def test_disruption_budgets_never_block_a_drain(baked: BakedProject) -> None:
@@ -416,8 +426,9 @@ def test_config_changes_roll_the_workers(baked: BakedProject) -> None:
         ({"workers": {"replicas": 3}}, "additional properties 'workers' not allowed"),
         ({"worker": {"replica": 3}}, "additional properties 'replica' not allowed"),
         ({"probes": {"liveness": {"periodSeconds": "10"}}}, "got string, want integer"),
-        ({"config": {"WORKER_SHUTDOWN_GRACE": "soon"}}, "does not match pattern"),
-        ({"config": {"worker_shutdown_grace": "600"}}, "invalid propertyName"),
+        ({"config": {"CELERY_TASK_TIME_LIMIT": "soon"}}, "does not match pattern"),
+        ({"config": {"CELERY_TASK_TIME_LIMIT": 3600}}, "maximum: got 3,600, want 1,500"),
+        ({"config": {"celery_task_time_limit": "600"}}, "invalid propertyName"),
         ({"config": {"HEALTH_DIR": "/var/health"}}, "does not match pattern '^/tmp/'"),
         ({"autoscaling": {"enabled": "yes"}}, "got string, want boolean"),
     ],

@@ -18,7 +18,14 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from .deployment import DLQ_WORKER, WORKER, package_name, readme_commands, setting_default
+from .deployment import (
+    DLQ_WORKER,
+    WORKER,
+    package_name,
+    readme_commands,
+    settings_constant,
+    shutdown_grace,
+)
 from .projects import BakedProject
 
 DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -119,19 +126,21 @@ def test_workers_reach_the_services_compose_starts(baked: BakedProject) -> None:
     environment = running[WORKER]["environment"]
     assert urlsplit(environment["CELERY_BROKER_URL"]).hostname == broker
     assert urlsplit(environment["DEAD_LETTER_REDIS_URL"]).hostname == "redis"
+    assert urlsplit(environment["IDEMPOTENCY_REDIS_URL"]).hostname == "redis"
     if baked.combination["result_backend"] == "redis":
         assert urlsplit(environment["CELERY_RESULT_BACKEND"]).hostname == "redis"
 
 
-def test_stop_grace_period_is_the_shutdown_setting(baked: BakedProject) -> None:
-    default = setting_default(baked.path, "worker_shutdown_grace")
-    for changes, grace in (({}, default), ({"WORKER_SHUTDOWN_GRACE": "600"}, 600)):
-        running = services(baked, **changes)
-        for worker in (WORKER, DLQ_WORKER):
-            assert seconds(running[worker]["stop_grace_period"]) == grace
-    # Unset, compose falls back to the same default.
-    running = services(baked, WORKER_SHUTDOWN_GRACE=None)
-    assert seconds(running[WORKER]["stop_grace_period"]) == default
+def test_stop_grace_period_outlasts_any_time_limit_the_service_accepts(
+    baked: BakedProject,
+) -> None:
+    longest_limit = settings_constant(baked.path, "MAX_TASK_TIME_LIMIT")
+    assert isinstance(longest_limit, int)
+    running = services(baked)
+    for worker in (WORKER, DLQ_WORKER):
+        assert seconds(running[worker]["stop_grace_period"]) == shutdown_grace(
+            baked.path, longest_limit
+        )
 
 
 def test_redis_keeps_an_append_only_file(baked: BakedProject) -> None:

@@ -62,3 +62,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "celery-worker.secretName" -}}
 {{- default (include "celery-worker.fullname" .) .Values.secret.existingSecret }}
 {{- end }}
+
+{{/*
+Seconds a stopping worker gets (terminationGracePeriodSeconds): its running task's hard time
+limit, then 30 s to hand back the messages it holds. The service derives the same from the same
+setting.
+*/}}
+{{- define "celery-worker.shutdownGrace" -}}
+{{- add (int .Values.config.CELERY_TASK_TIME_LIMIT) 30 }}
+{{- end }}

@@ -1,5 +1,7 @@
 """The guide's examples on a real worker and broker, against a real (local) HTTP server."""
 
+import uuid
+
 from {{ cookiecutter.package_name }}.tasks import charge_card, sync_to_crm
 
 from .http_stub import HttpStub, Reply
@@ -15,9 +17,11 @@ def test_transient_failures_recover(worker: WorkerProcess, http_stub: HttpStub) 
 
 
 def test_retry_after_is_honoured(worker: WorkerProcess, http_stub: HttpStub) -> None:
-    path = "/payments/p-rate-limited/charge"
+    # A payment of this run alone: a charged payment is never charged again (idempotency).
+    payment_id = f"p-rate-limited-{uuid.uuid4().hex[:12]}"
+    path = f"/payments/{payment_id}/charge"
     http_stub.script(path, Reply(429, headers={"Retry-After": "3"}))
-    charge_card.delay("p-rate-limited")
+    charge_card.delay(payment_id)
     wait_for(lambda: len(http_stub.requests_to(path)) == 2, within=30, what="the retry")
     first, retry = http_stub.requests_to(path)
     assert (first.status, retry.status) == (429, 200)

@@ -1,6 +1,8 @@
 """Real worker processes for integration tests: start, wait until ready, stop, read the log."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.celery_app import app
+from {{ cookiecutter.package_name }}.health import readiness
 
 READY_WITHIN = 60.0
 STOP_WITHIN = 30.0
@@ -54,8 +57,14 @@ class WorkerProcess:
             raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
         return bool(app.control.ping(destination=[self.nodename], timeout=0.5))
 
+    def is_ready(self) -> bool:
+        """The worker's own readiness file says so (it needs no broker to answer)."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+        return readiness(self.health_dir) is None
+
     def wait_until_ready(self) -> None:
-        wait_for(self.answers_ping, READY_WITHIN, f"worker {self.nodename} answering ping")
+        wait_for(self.is_ready, READY_WITHIN, f"worker {self.nodename} ready")
 
     def consumed_queues(self) -> set[str]:
         replies = app.control.inspect([self.nodename], timeout=2).active_queues() or {}
@@ -66,6 +75,12 @@ class WorkerProcess:
         totals: dict[str, int] = replies[self.nodename]["total"] if replies else {}
         return totals.get(task_name, 0)
 
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, as a node failure would."""
+        with contextlib.suppress(ProcessLookupError):  # the whole group has exited already
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(STOP_WITHIN)
+
     def stop(self) -> int:
         """Warm shutdown (SIGTERM), then SIGKILL if it overstays; returns the exit code."""
         if self.process.poll() is None:
@@ -73,8 +88,7 @@ class WorkerProcess:
             try:
                 self.process.wait(STOP_WITHIN)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(STOP_WITHIN)
+                self.kill()
         return self.process.returncode
 
 
@@ -115,5 +129,7 @@ def spawn_worker(
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "HEALTH_DIR": str(health_dir), **(env or {})},
+            # A group of its own, so that `kill` reaches its pool processes too.
+            start_new_session=True,
         )
     return WorkerProcess(nodename, process, log_path, health_dir)

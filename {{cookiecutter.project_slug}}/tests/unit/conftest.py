@@ -1,4 +1,4 @@
-"""Unit tests run eagerly, in process: no broker."""
+"""Unit tests run eagerly, in process: no broker, only Redis for idempotency keys."""
 
 from collections.abc import Iterator
 
