@@ -18,6 +18,9 @@ from .settings import Settings, get_settings
 from .startup import prepare_worker
 
 TASKS_PACKAGE = f"{__package__}.tasks"
+{%- if cookiecutter.broker == "redis" %}
+RESTORE_INTERVAL = 10
+{%- endif %}
 
 
 def task_modules() -> list[str]:
@@ -83,7 +86,13 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": {"confirm_publish": True},
         "task_queues": topology.task_queues(settings),
 {%- else %}
-        "broker_transport_options": {"visibility_timeout": settings.redis_visibility_timeout},
+        "broker_transport_options": {
+            "visibility_timeout": settings.redis_visibility_timeout,
+            # Every 10 s each worker returns to the queue the messages a dead worker held past
+            # the visibility timeout; kombu's default looks only every 100 s.
+            "unacked_restore_interval": RESTORE_INTERVAL,
+            "unacked_restore_throttle": 1,
+        },
         "task_queues": topology.TASK_QUEUES,
 {%- endif %}
         "task_default_queue": topology.WORK_QUEUE,

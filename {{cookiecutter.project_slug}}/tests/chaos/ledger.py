@@ -50,7 +50,8 @@ class Ledger:
         self.client.hincrby(self.key("effects"), entry_id, 1)
 
     def counts(self, field: str) -> dict[str, int]:
-        return {entry: int(count) for entry, count in self.client.hgetall(self.key(field)).items()}
+        counts = self.client.hgetall(self.key(field))
+        return {str(entry): int(count) for entry, count in counts.items()}
 
     def pid(self, entry_id: str) -> int | None:
         pid = self.client.hget(self.key("pids"), entry_id)

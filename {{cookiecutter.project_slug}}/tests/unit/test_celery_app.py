@@ -31,7 +31,7 @@ def test_final_failures_are_rejected_so_rabbitmq_dead_letters_them() -> None:
 
 def test_redis_visibility_timeout_comes_from_settings() -> None:
     config = build_config(Settings(_env_file=None, redis_visibility_timeout=7200))
-    assert config["broker_transport_options"] == {"visibility_timeout": 7200}
+    assert config["broker_transport_options"]["visibility_timeout"] == 7200
 {%- endif %}
 
 

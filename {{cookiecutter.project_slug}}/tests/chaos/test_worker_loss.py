@@ -1,0 +1,91 @@
+"""A task whose worker dies mid-task runs again and completes once; a warm shutdown finishes it.
+
+Each test prints its time to recovery: from the kill to the task's side effect.
+"""
+
+import os
+import signal
+import time
+import uuid
+
+from ..integration.workers import wait_for
+from .conftest import Publisher, Workers
+from .ledger import Ledger
+
+# Long enough for the test to see the task start and kill it in the middle.
+WORK_SECONDS = 4.0
+COMPLETES_WITHIN = 90.0
+
+
+def new_entry() -> str:
+    return f"entry-{uuid.uuid4().hex[:12]}"
+
+
+def wait_until_started(the_ledger: Ledger, entry_id: str) -> int:
+    """The pid of the pool process running `entry_id`, once it has started."""
+    wait_for(lambda: the_ledger.pid(entry_id) is not None, within=30, what=f"{entry_id} started")
+    pid = the_ledger.pid(entry_id)
+    assert pid is not None
+    return pid
+
+
+def wait_until_applied(the_ledger: Ledger, entry_id: str) -> float:
+    """Seconds until `entry_id`'s effect is applied."""
+    started = time.monotonic()
+    wait_for(
+        lambda: entry_id in the_ledger.counts("effects"),
+        within=COMPLETES_WITHIN,
+        what=f"{entry_id}'s effect",
+    )
+    return time.monotonic() - started
+
+
+def report(fault: str, recovery: float) -> None:
+    print(f"\n{fault}: effect applied {recovery:.1f} s later, {WORK_SECONDS} s of it the work")
+
+
+def test_a_killed_pool_process_s_task_runs_again_and_completes_once(
+    workers: Workers, publisher: Publisher, the_ledger: Ledger
+) -> None:
+    workers.start()
+    entry_id = new_entry()
+    publisher.publish(entry_id, work_seconds=WORK_SECONDS)
+    os.kill(wait_until_started(the_ledger, entry_id), signal.SIGKILL)
+    recovery = wait_until_applied(the_ledger, entry_id)
+    report("SIGKILL of the pool process", recovery)
+    assert the_ledger.counts("starts")[entry_id] == 2
+    assert the_ledger.counts("effects")[entry_id] == 1
+
+
+def test_a_killed_worker_s_task_completes_on_a_new_worker(
+    workers: Workers, publisher: Publisher, the_ledger: Ledger
+) -> None:
+    doomed = workers.start()
+    entry_id = new_entry()
+    publisher.publish(entry_id, work_seconds=WORK_SECONDS)
+    wait_until_started(the_ledger, entry_id)
+    doomed.kill()
+    killed_at = time.monotonic()
+    workers.start()
+    wait_until_applied(the_ledger, entry_id)
+    report("SIGKILL of the whole worker", time.monotonic() - killed_at)
+    assert the_ledger.counts("starts")[entry_id] == 2
+    assert the_ledger.counts("effects")[entry_id] == 1
+
+
+def test_sigterm_lets_the_running_task_finish_and_it_is_not_delivered_again(
+    workers: Workers, publisher: Publisher, the_ledger: Ledger
+) -> None:
+    stopping = workers.start()
+    entry_id = new_entry()
+    publisher.publish(entry_id, work_seconds=WORK_SECONDS)
+    wait_until_started(the_ledger, entry_id)
+    assert stopping.stop() == 0
+    assert the_ledger.counts("effects") == {entry_id: 1}
+    # A new worker on the same queue gets nothing more of that task: a later entry runs alone.
+    workers.start()
+    sentinel = new_entry()
+    publisher.publish(sentinel)
+    wait_until_applied(the_ledger, sentinel)
+    assert the_ledger.counts("starts") == {entry_id: 1, sentinel: 1}
+    assert the_ledger.counts("effects") == {entry_id: 1, sentinel: 1}
