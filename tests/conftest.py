@@ -3,7 +3,13 @@
 import pytest
 from pytest_cookies.plugin import Cookies
 
-from .options import COMBINATIONS, DEFAULTS, INTEGRATION_COMBINATIONS, combination_id
+from .options import (
+    CHAOS_COMBINATIONS,
+    COMBINATIONS,
+    DEFAULTS,
+    INTEGRATION_COMBINATIONS,
+    combination_id,
+)
 from .projects import BakedProject, GeneratedProject, bake, create_venv
 
 
@@ -61,6 +67,18 @@ def integrated(
     request: pytest.FixtureRequest, installed_projects: InstalledProjects
 ) -> GeneratedProject:
     """The combinations whose integration suites run (see `INTEGRATION_COMBINATIONS`)."""
+    return installed_projects.get(request.param)
+
+
+@pytest.fixture(
+    scope="session",
+    params=CHAOS_COMBINATIONS,
+    ids=[combination_id(c) for c in CHAOS_COMBINATIONS],
+)
+def chaos_tested(
+    request: pytest.FixtureRequest, installed_projects: InstalledProjects
+) -> GeneratedProject:
+    """The combinations whose chaos suites run (see `CHAOS_COMBINATIONS`)."""
     return installed_projects.get(request.param)
 
 

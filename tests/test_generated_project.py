@@ -22,8 +22,16 @@ def test_own_unit_tests_pass(generated: GeneratedProject) -> None:
 def test_own_integration_tests_pass_against_its_broker(integrated: GeneratedProject) -> None:
     with broker_environment(integrated.combination, combination_id(integrated.combination)) as env:
         output = integrated.check(
-            "pytest", "-q", "-p", "no:cacheprovider", "-m", "integration", env=env
+            "pytest", "-q", "-p", "no:cacheprovider", "-m", "integration and not chaos", env=env
         )
+    assert " skipped" not in output
+
+
+def test_own_chaos_tests_pass_against_its_broker(chaos_tested: GeneratedProject) -> None:
+    run_name = f"chaos-{combination_id(chaos_tested.combination)}"
+    with broker_environment(chaos_tested.combination, run_name) as env:
+        output = chaos_tested.check("pytest", "-q", "-p", "no:cacheprovider", "-m", "chaos", env=env)
+    assert " passed" in output
     assert " skipped" not in output
 
 
