@@ -36,9 +36,10 @@ def settings_module(project: Path) -> ast.Module:
 
 def settings_constant(project: Path, name: str) -> object:
     """A module-level constant of the generated settings.py, read from its source."""
-    for statement in settings_module(project).body:
-        if isinstance(statement, ast.Assign) and ast.unparse(statement.targets) == name:
-            return ast.literal_eval(statement.value)
+    assignments = (node for node in settings_module(project).body if isinstance(node, ast.Assign))
+    for assignment in assignments:
+        if [ast.unparse(target) for target in assignment.targets] == [name]:
+            return ast.literal_eval(assignment.value)
     raise AssertionError(f"settings.py has no constant {name}")
 
 

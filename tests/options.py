@@ -42,6 +42,7 @@ def integration_combinations() -> list[dict[str, str]]:
 
 INTEGRATION_COMBINATIONS = integration_combinations()
 
+
 # The chaos suites (worker kills, broker restarts, the ledger) take minutes and only the broker
 # changes what they prove: one integration combination per broker runs them.
 def first_per_broker(combinations: list[dict[str, str]]) -> list[dict[str, str]]:

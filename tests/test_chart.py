@@ -39,7 +39,11 @@ def connection_urls(combination: dict[str, str]) -> dict[str, str]:
         "rabbitmq": "amqp://orders:s3cret@rabbitmq:5672/orders",
         "redis": "redis://:s3cret@redis:6379/0",
     }[combination["broker"]]
-    urls = {"CELERY_BROKER_URL": broker, "DEAD_LETTER_REDIS_URL": "redis://:s3cret@redis:6379/2"}
+    urls = {
+        "CELERY_BROKER_URL": broker,
+        "DEAD_LETTER_REDIS_URL": "redis://:s3cret@redis:6379/2",
+        "IDEMPOTENCY_REDIS_URL": "redis://:s3cret@redis:6379/3",
+    }
     if combination["result_backend"] == "redis":
         urls["CELERY_RESULT_BACKEND"] = "redis://:s3cret@redis:6379/1"
     return urls
@@ -377,7 +381,10 @@ def test_grace_period_follows_the_time_limit_as_the_service_derives_it(
 ) -> None:
     default = setting_default(baked.path, "celery_task_time_limit")
     assert isinstance(default, int)
-    for values, time_limit in ((EXISTING_SECRET, default), ({**EXISTING_SECRET, **EVERYTHING}, 900)):
+    for values, time_limit in (
+        (EXISTING_SECRET, default),
+        ({**EXISTING_SECRET, **EVERYTHING}, 900),
+    ):
         manifests = render(baked, values)
         assert only(manifests, "ConfigMap")["data"]["CELERY_TASK_TIME_LIMIT"] == str(time_limit)
         for component in (WORKER, DLQ_WORKER):

@@ -30,7 +30,9 @@ def test_own_integration_tests_pass_against_its_broker(integrated: GeneratedProj
 def test_own_chaos_tests_pass_against_its_broker(chaos_tested: GeneratedProject) -> None:
     run_name = f"chaos-{combination_id(chaos_tested.combination)}"
     with broker_environment(chaos_tested.combination, run_name) as env:
-        output = chaos_tested.check("pytest", "-q", "-p", "no:cacheprovider", "-m", "chaos", env=env)
+        output = chaos_tested.check(
+            "pytest", "-q", "-p", "no:cacheprovider", "-m", "chaos", env=env
+        )
     assert " passed" in output
     assert " skipped" not in output
 
