@@ -15,6 +15,8 @@ writes the append-only file out; `redis-server` must be on PATH.
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 {%- if cookiecutter.broker == "redis" %}
 from pathlib import Path
 {%- endif %}
@@ -59,12 +61,20 @@ class RestartableBroker:
     def start(self) -> None:
         wait_for(lambda: accepts_connections(self.url), START_WITHIN, "RabbitMQ accepting")
 
-    def restart(self) -> None:
-        """Stop the node's RabbitMQ application and start it again; returns once it accepts."""
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """The node's RabbitMQ application stopped, and started again on the way out."""
         rabbitmqctl = executable("rabbitmqctl")
         subprocess.run([rabbitmqctl, "-q", "stop_app"], check=True, timeout=120)
-        subprocess.run([rabbitmqctl, "-q", "start_app"], check=True, timeout=120)
-        self.start()
+        try:
+            yield
+        finally:
+            subprocess.run([rabbitmqctl, "-q", "start_app"], check=True, timeout=120)
+            self.start()
+
+    def restart(self) -> None:
+        with self.down():
+            pass
 
     def stop(self) -> None:
         """Leave the node running: it was running before the tests."""
@@ -92,10 +102,19 @@ class RestartableBroker:
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         wait_for(lambda: accepts_connections(self.url), START_WITHIN, "redis-server accepting")
 
-    def restart(self) -> None:
-        """Stop the server (SIGTERM: it writes its append-only file) and start it again."""
+    @contextmanager
+    def down(self) -> Iterator[None]:
+        """The server stopped (SIGTERM: it writes its append-only file), and started again on
+        the way out."""
         self.stop()
-        self.start()
+        try:
+            yield
+        finally:
+            self.start()
+
+    def restart(self) -> None:
+        with self.down():
+            pass
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -1,10 +1,11 @@
 """A broker restart while tasks are published and run: every publish is confirmed or raises to
-the caller, and every confirmed task runs, once."""
+the caller, and every confirmed task runs, once. A publish to a broker that is down raises."""
 
 import threading
 import time
 import uuid
 
+import pytest
 from kombu.exceptions import OperationalError
 
 from ..integration.workers import wait_for
@@ -75,3 +76,19 @@ def test_a_broker_restart_loses_no_confirmed_task_and_runs_none_twice(
     # A publish that raised may still have reached the broker (its confirmation was lost), and so
     # run; nothing that was never published runs.
     assert set(effects) <= set(loop.confirmed) | set(loop.raised)
+
+
+def test_a_publish_while_the_broker_is_down_raises_to_the_caller(
+    workers: Workers, publisher: Publisher, the_ledger: Ledger, chaos_broker: RestartableBroker
+) -> None:
+    workers.start()
+    entry_id = f"entry-{uuid.uuid4().hex[:12]}"
+    with chaos_broker.down():
+        tried_at = time.monotonic()
+        with pytest.raises(OperationalError):
+            publisher.publish(entry_id)
+        gave_up_after = time.monotonic() - tried_at
+    print(f"\na publish to a stopped broker raised after {gave_up_after:.1f} s")
+    # The caller knows: it publishes again once the broker is back, and the task runs once.
+    publisher.publish(entry_id)
+    wait_for(lambda: the_ledger.counts("effects") == {entry_id: 1}, within=60, what="the effect")

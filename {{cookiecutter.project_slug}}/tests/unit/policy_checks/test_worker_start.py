@@ -20,4 +20,3 @@ def test_a_worker_with_an_unsafe_task_exits_with_the_broken_rule(
     assert exit_.value.code == os.EX_CONFIG
     assert "cannot start: unsafe retry policies" in caplog.text
     assert f"{retries_everything.name}: [catch-all]" in caplog.text
-
