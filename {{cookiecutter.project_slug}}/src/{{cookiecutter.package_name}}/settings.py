@@ -33,6 +33,20 @@ URL_SCHEMES = {
 {%- endif %}
     "dead_letter_redis_url": ("redis", "rediss"),
 }
+{%- if cookiecutter.scheduled_replay == "yes" %}
+
+# Dead-letter reasons (deadletter/record.py) that scheduled replay may take, and those it refuses.
+SCHEDULED_REPLAY_REASONS = frozenset(
+    {"exhausted", "non_retryable", "delivery_limit", "rejected", "time_limit"}
+)
+NEVER_REPLAYED_ON_SCHEDULE = {
+    "malformed": "a malformed message has no task to run",
+    "unknown_task": (
+        "no worker knows an unknown_task record's task; deploy it, then run "
+        "`dlq replay --all --reason unknown_task` once"
+    ),
+}
+{%- endif %}
 
 
 class SettingsError(ValueError):
@@ -74,6 +88,14 @@ class Settings(BaseSettings):
     dead_letter_max_records: Annotated[int, Field(ge=100)] = 100_000
     dead_letter_max_age_days: Annotated[int, Field(ge=1)] = 30
     dead_letter_max_replays: Annotated[int, Field(ge=1, le=100)] = 3
+{%- if cookiecutter.scheduled_replay == "yes" %}
+
+    # Scheduled replay (deadletter/scheduled.py): beat's schedule, read by the beat process.
+    scheduled_replay_reasons: Annotated[frozenset[str], NoDecode] = frozenset({"exhausted"})
+    scheduled_replay_delay: Seconds = 3600
+    scheduled_replay_interval: Seconds = 300
+    scheduled_replay_batch: Annotated[int, Field(ge=1, le=1000)] = 100
+{%- endif %}
 
     log_redact_keys: Annotated[frozenset[str], NoDecode] = frozenset(
         {"password", "token", "secret", "authorization", "api_key", "card_number", "cvv"}
@@ -89,12 +111,29 @@ class Settings(BaseSettings):
     health_dir: Path = Path("/tmp/{{ cookiecutter.project_slug }}-health")  # noqa: S108
     health_heartbeat_max_age: Annotated[int, Field(ge=2, le=600)] = 20
 
-    @field_validator("log_redact_keys", mode="before")
+    @field_validator("log_redact_keys"{% if cookiecutter.scheduled_replay == "yes" %}, "scheduled_replay_reasons"{% endif %}, mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return frozenset(key.strip().lower() for key in value.split(",") if key.strip())
         return value
+{%- if cookiecutter.scheduled_replay == "yes" %}
+
+    @field_validator("scheduled_replay_reasons")
+    @classmethod
+    def _replayable_on_schedule(cls, reasons: frozenset[str]) -> frozenset[str]:
+        if not reasons:
+            raise ValueError("must name at least one dead-letter reason")
+        for reason in sorted(reasons):
+            if why := NEVER_REPLAYED_ON_SCHEDULE.get(reason):
+                raise ValueError(f"{reason} is never replayed on a schedule: {why}")
+            if reason not in SCHEDULED_REPLAY_REASONS:
+                raise ValueError(
+                    f"{reason!r} is not a dead-letter reason; choose from "
+                    f"{', '.join(sorted(SCHEDULED_REPLAY_REASONS))}"
+                )
+        return reasons
+{%- endif %}
 
     @field_validator(*URL_SCHEMES)
     @classmethod
