@@ -70,19 +70,19 @@ def test_beat_replays_a_due_record_once_and_none_over_the_cap(
 ) -> None:
     max_replays = get_settings().dead_letter_max_replays
     over_cap = replace(
-        dead_letter(task=sync_to_crm.name, age_days=1), args=[601], replays=max_replays
+        dead_letter(task=sync_to_crm.name, age_days=1), args=[701], replays=max_replays
     )
     store.save(over_cap)
-    due = exhaust(http_stub, store, 602)
+    due = exhaust(http_stub, store, 702)
     # Three failed runs, then the replay, which the CRM answers.
-    wait_for(lambda: len(http_stub.requests_to("/records/602")) == 4, 30, "scheduled replay of 602")
-    assert http_stub.requests_to("/records/602")[-1].status == 200
+    wait_for(lambda: len(http_stub.requests_to("/records/702")) == 4, 30, "scheduled replay of 702")
+    assert http_stub.requests_to("/records/702")[-1].status == 200
     runs = worker.log().count(RUN_SUMMARY)
     wait_for(lambda: worker.log().count(RUN_SUMMARY) >= runs + 2, 30, "two more scheduled runs")
-    assert len(http_stub.requests_to("/records/602")) == 4
+    assert len(http_stub.requests_to("/records/702")) == 4
     replayed = store.get(due.id)
     assert replayed is not None
     assert (replayed.status, replayed.replays) == ("replayed", 1)
     assert store.get(over_cap.id) == over_cap
-    assert http_stub.requests_to("/records/601") == []
+    assert http_stub.requests_to("/records/701") == []
     assert f"skipped 1 over DEAD_LETTER_MAX_REPLAYS ({max_replays})" in worker.log()
