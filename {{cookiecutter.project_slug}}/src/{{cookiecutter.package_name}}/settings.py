@@ -173,6 +173,18 @@ class Settings(BaseSettings):
         return self
 {%- endif %}
 
+{%- if cookiecutter.scheduled_replay == "yes" %}
+
+    @model_validator(mode="after")
+    def _replay_before_retention(self) -> Self:
+        if self.scheduled_replay_delay >= self.dead_letter_max_age_days * 24 * 3600:
+            raise ValueError(
+                "SCHEDULED_REPLAY_DELAY must be shorter than DEAD_LETTER_MAX_AGE_DAYS, or "
+                "retention deletes records before scheduled replay would take them"
+            )
+        return self
+{%- endif %}
+
     @model_validator(mode="after")
     def _shutdown_outlasts_tasks(self) -> Self:
         # A warm shutdown waits for running tasks, which the hard time limit ends at the latest;

@@ -167,6 +167,15 @@ def test_reasons_that_cannot_work_are_refused(
         get_settings()
 
 
+def test_a_delay_beyond_retention_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEAD_LETTER_MAX_AGE_DAYS", "1")
+    monkeypatch.setenv("SCHEDULED_REPLAY_DELAY", str(24 * 3600))
+    with pytest.raises(SettingsError, match="SCHEDULED_REPLAY_DELAY must be shorter than DEAD_LE"):
+        get_settings()
+    monkeypatch.setenv("SCHEDULED_REPLAY_DELAY", str(24 * 3600 - 1))
+    assert get_settings().scheduled_replay_delay == 24 * 3600 - 1
+
+
 def test_every_reason_is_either_schedulable_or_refused() -> None:
     assert SCHEDULED_REPLAY_REASONS | set(NEVER_REPLAYED_ON_SCHEDULE) == set(REASONS)
     assert not SCHEDULED_REPLAY_REASONS & set(NEVER_REPLAYED_ON_SCHEDULE)
