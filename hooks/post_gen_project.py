@@ -8,12 +8,20 @@ from pathlib import Path
 
 BROKER = {{ cookiecutter.broker | tojson }}
 RESULT_BACKEND = {{ cookiecutter.result_backend | tojson }}
+SCHEDULED_REPLAY = {{ cookiecutter.scheduled_replay | tojson }}
 
 UNUSED_WITH_RABBITMQ = (
     "tests/unit/policy_checks/test_visibility_timeout.py",
     "src/{{ cookiecutter.package_name }}/deadletter/signals.py",
 )
 UNUSED_WITHOUT_RESULT_BACKEND = ("tests/integration/test_result_backend.py",)
+# The chart's templates are copied unrendered, so the beat Deployment goes as a whole file.
+UNUSED_WITHOUT_SCHEDULED_REPLAY = (
+    "src/{{ cookiecutter.package_name }}/deadletter/scheduled.py",
+    "tests/unit/test_scheduled_replay.py",
+    "tests/integration/test_scheduled_replay.py",
+    "chart/templates/beat.yaml",
+)
 
 
 def unused_paths() -> tuple[str, ...]:
@@ -22,6 +30,8 @@ def unused_paths() -> tuple[str, ...]:
         unused += UNUSED_WITH_RABBITMQ
     if RESULT_BACKEND == "none":
         unused += UNUSED_WITHOUT_RESULT_BACKEND
+    if SCHEDULED_REPLAY == "no":
+        unused += UNUSED_WITHOUT_SCHEDULED_REPLAY
     return unused
 
 

@@ -1,7 +1,8 @@
-"""What a baked project's deployment files must agree on: the worker commands and the settings.
+"""What a baked project's deployment files must agree on: the commands and the settings.
 
-The README is the source of truth for the two worker commands; compose.yaml, the chart and the
-Dockerfile must run exactly those. settings.py is the source of truth for defaults.
+The README is the source of truth for the two worker commands and, with scheduled replay, the
+beat command; compose.yaml, the chart and the Dockerfile must run exactly those. settings.py is
+the source of truth for defaults.
 """
 
 import ast
@@ -10,6 +11,7 @@ from pathlib import Path
 
 WORKER = "worker"
 DLQ_WORKER = "dlq-worker"
+BEAT = "beat"
 
 
 def package_name(project: Path) -> str:
@@ -48,6 +50,18 @@ def shutdown_grace(project: Path, time_limit: int) -> int:
     margin = settings_constant(project, "SHUTDOWN_MARGIN")
     assert isinstance(margin, int)
     return time_limit + margin
+
+
+def readme_beat_command(project: Path) -> list[str] | None:
+    """The beat command as the README gives it; None in a service generated without beat."""
+    prefix = f"celery -A {package_name(project)} beat"
+    lines = [
+        line.strip()
+        for line in (project / "README.md").read_text().splitlines()
+        if line.strip().startswith(prefix)
+    ]
+    assert len(lines) <= 1, f"expected at most one beat command, found {lines}"
+    return shlex.split(lines[0]) if lines else None
 
 
 def setting_default(project: Path, name: str) -> object:

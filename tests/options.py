@@ -7,47 +7,53 @@ from pathlib import Path
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 OPTIONS: dict[str, object] = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 
-# Options offered as a list of choices; every combination of them is baked and tested.
-# Names starting with "_" are cookiecutter's own settings, such as _copy_without_render.
+# Options offered as a list of choices. Names starting with "_" are cookiecutter's own settings,
+# such as _copy_without_render.
 CHOICES: dict[str, list[str]] = {
     name: values
     for name, values in OPTIONS.items()
     if isinstance(values, list) and not name.startswith("_")
 }
 DEFAULTS: dict[str, str] = {name: values[0] for name, values in CHOICES.items()}
-COMBINATIONS: list[dict[str, str]] = [
-    dict(zip(CHOICES, values, strict=True)) for values in itertools.product(*CHOICES.values())
-]
+
+# The broker and the result backend change how a failure travels: every pair of them is baked
+# and runs the generated integration suite (real workers, about a minute each). Every other option
+# (the Python version, and feature switches such as scheduled_replay) is rotated rather than
+# multiplied: each pair takes consecutive steps of a rotation through their values. A pair's first
+# step runs its integration suite; its steps across every Python version are baked. Every baked
+# project runs its unit tests, lint and type checks.
+PLATFORM = ("broker", "result_backend")
+PYTHON = "python_version"
 
 
-# A generated project's integration suite starts real workers and takes about a minute. The
-# Python version doesn't change how a broker behaves, so each combination of the other options
-# runs it once, on a Python version that rotates so that every version runs it too; every
-# combination runs its unit tests, lint and type checks.
-ROTATED = "python_version"
+def rotation(step: int) -> dict[str, str]:
+    """The rotated options' values at `step`: each cycles through its choices in order."""
+    return {
+        name: values[step % len(values)] for name, values in CHOICES.items() if name not in PLATFORM
+    }
 
 
-def integration_combinations() -> list[dict[str, str]]:
-    others = [name for name in CHOICES if name != ROTATED]
-    rotation = CHOICES[ROTATED]
+def combinations(steps_per_pair: int) -> list[dict[str, str]]:
+    """Each platform pair with `steps_per_pair` steps of the rotation, from the pair's position."""
+    platform_pairs = itertools.product(*(CHOICES[name] for name in PLATFORM))
     chosen = []
-    for index, values in enumerate(itertools.product(*(CHOICES[name] for name in others))):
-        answers = {
-            **dict(zip(others, values, strict=True)),
-            ROTATED: rotation[index % len(rotation)],
-        }
-        chosen.append({name: answers[name] for name in CHOICES})
+    for position, pair in enumerate(platform_pairs):
+        for step in range(position, position + steps_per_pair):
+            answers = {**dict(zip(PLATFORM, pair, strict=True)), **rotation(step)}
+            chosen.append({name: answers[name] for name in CHOICES})
     return chosen
 
 
-INTEGRATION_COMBINATIONS = integration_combinations()
+# Consecutive steps cover every Python version, so the platform x Python product is baked whole.
+COMBINATIONS = combinations(len(CHOICES[PYTHON]))
+INTEGRATION_COMBINATIONS = combinations(1)
 
 
 # The chaos suites (worker kills, broker restarts, the ledger) take minutes and only the broker
 # changes what they prove: one integration combination per broker runs them.
-def first_per_broker(combinations: list[dict[str, str]]) -> list[dict[str, str]]:
+def first_per_broker(candidates: list[dict[str, str]]) -> list[dict[str, str]]:
     chosen: dict[str, dict[str, str]] = {}
-    for combination in combinations:
+    for combination in candidates:
         chosen.setdefault(combination["broker"], combination)
     return list(chosen.values())
 

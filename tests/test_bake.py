@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pytest_cookies.plugin import Cookies
 
+from .deployment import package_name
 from .projects import BakedProject, bake
 
 LEFTOVER = re.compile(r"\{\{\s*cookiecutter\.|\{%|%\}")
@@ -46,6 +47,45 @@ def test_python_version_option_sets_the_floor(baked: BakedProject) -> None:
     pyproject = (baked.path / "pyproject.toml").read_text()
     assert f'requires-python = ">={version}"' in pyproject
     assert f'python_version = "{version}"' in pyproject
+
+
+SCHEDULED_REPLAY_FILES = (
+    "src/{package}/deadletter/scheduled.py",
+    "tests/unit/test_scheduled_replay.py",
+    "tests/integration/test_scheduled_replay.py",
+    "chart/templates/beat.yaml",
+)
+SCHEDULED_REPLAY_CODE = re.compile(r"scheduled_replay|beat_schedule|replay_due", re.IGNORECASE)
+
+
+def test_scheduled_replay_option_adds_beat_or_leaves_no_trace(baked: BakedProject) -> None:
+    wanted = baked.combination["scheduled_replay"] == "yes"
+    package = package_name(baked.path)
+    for relative in SCHEDULED_REPLAY_FILES:
+        assert (baked.path / relative.format(package=package)).exists() is wanted, relative
+    mentioning = {
+        str(path.relative_to(baked.path))
+        for path in generated_files(baked.path)
+        if SCHEDULED_REPLAY_CODE.search(path.read_text(errors="replace"))
+    }
+    if not wanted:
+        assert mentioning == set()
+        return
+    assert {".env.example", "README.md", "chart/values.yaml", f"src/{package}/settings.py"} <= (
+        mentioning
+    )
+
+
+def test_scheduled_replay_settings_are_documented(baked: BakedProject) -> None:
+    settings = (baked.path / "src" / package_name(baked.path) / "settings.py").read_text()
+    names = [name.upper() for name in re.findall(r"^    (scheduled_replay_\w+):", settings, re.M)]
+    if baked.combination["scheduled_replay"] == "yes":
+        assert len(names) == 4
+    env_example = (baked.path / ".env.example").read_text()
+    readme = (baked.path / "README.md").read_text()
+    for name in names:
+        assert f"\n{name}=" in env_example
+        assert f"| `{name}` |" in readme
 
 
 def test_slug_and_package_are_derived_from_the_name(cookies: Cookies) -> None:

@@ -17,9 +17,11 @@ import pytest
 import yaml
 
 from .deployment import (
+    BEAT,
     DLQ_WORKER,
     WORKER,
     package_name,
+    readme_beat_command,
     readme_commands,
     setting_default,
     shutdown_grace,
@@ -56,6 +58,15 @@ def autoscaling(combination: dict[str, str]) -> Values:
     return values
 
 
+def has_beat(combination: dict[str, str]) -> bool:
+    return combination["scheduled_replay"] == "yes"
+
+
+def without_beat(combination: dict[str, str]) -> Values:
+    """Values that switch beat off, in a chart that has it."""
+    return {"beat": {"enabled": False}} if has_beat(combination) else {}
+
+
 EXISTING_SECRET: Values = {"secret": {"existingSecret": "orders-connections"}}
 MONITORED: Values = {"metrics": {"enabled": True, "serviceMonitor": {"enabled": True}}}
 # Every value of a real production release at once.
@@ -89,6 +100,7 @@ VALUE_SETS: dict[str, Callable[[dict[str, str]], Values]] = {
     "existing-secret": lambda _: EXISTING_SECRET,
     "autoscaled": lambda combination: {**EXISTING_SECRET, "autoscaling": autoscaling(combination)},
     "monitored": lambda _: {**EXISTING_SECRET, **MONITORED},
+    "without-beat": lambda combination: {**EXISTING_SECRET, **without_beat(combination)},
     "everything": lambda combination: {
         **EVERYTHING,
         "secret": {"values": connection_urls(combination)},
@@ -325,13 +337,16 @@ BASICS = ["ConfigMap", "Deployment", "Deployment", "PodDisruptionBudget", "PodDi
         ("autoscaled", ["ScaledObject", "ServiceAccount"]),
         ("monitored", ["Service", "ServiceAccount", "ServiceMonitor"]),
         ("everything", ["ScaledObject", "Secret", "Service", "ServiceMonitor"]),
+        ("without-beat", ["ServiceAccount"]),
     ],
 )
 def test_each_option_adds_its_objects(
     baked: BakedProject, value_set: str, added: list[str]
 ) -> None:
     manifests = render(baked, VALUE_SETS[value_set](baked.combination))
-    assert kinds(manifests) == sorted(BASICS + added)
+    # Beat's Deployment, on by default where the service was generated with scheduled replay.
+    beat = ["Deployment"] if has_beat(baked.combination) and value_set != "without-beat" else []
+    assert kinds(manifests) == sorted(BASICS + added + beat)
 
 
 def test_workers_run_the_readme_commands(baked: BakedProject) -> None:
@@ -353,7 +368,8 @@ def test_probes_read_the_health_files(baked: BakedProject) -> None:
 
 
 def test_pods_meet_the_restricted_security_standard(baked: BakedProject) -> None:
-    for component in (WORKER, DLQ_WORKER):
+    beat = [BEAT] if has_beat(baked.combination) else []
+    for component in (WORKER, DLQ_WORKER, *beat):
         deployment = only(render(baked, EXISTING_SECRET), "Deployment", component)
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -370,6 +386,33 @@ def test_pods_meet_the_restricted_security_standard(baked: BakedProject) -> None
         assert pod["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
         assert worker["resources"]["requests"]
         assert worker["resources"]["limits"]["memory"]
+
+
+def test_beat_is_one_pod_at_a_time_without_worker_probes(baked: BakedProject) -> None:
+    manifests = render(baked, EXISTING_SECRET)
+    command = readme_beat_command(baked.path)
+    if not has_beat(baked.combination):
+        assert command is None
+        assert kinds(manifests).count("Deployment") == 2
+        with pytest.raises(helm_python.HelmValuesError, match="'beat' not allowed"):
+            render(baked, {**EXISTING_SECRET, "beat": {"enabled": True}})
+        return
+    deployment = only(manifests, "Deployment", BEAT)
+    # Two beats would publish every scheduled run twice: one replica, replaced, never rolled.
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    beat = container(deployment)
+    assert beat["args"] == command
+    # Beat keeps no heartbeat file: the workers' probes would always fail it.
+    assert not {"livenessProbe", "readinessProbe", "startupProbe"} & set(beat)
+    budgets = [m for m in manifests if m["kind"] == "PodDisruptionBudget"]
+    assert {m["metadata"]["labels"]["app.kubernetes.io/component"] for m in budgets} == {
+        WORKER,
+        DLQ_WORKER,
+    }
+    assert "checksum/config" in deployment["spec"]["template"]["metadata"]["annotations"]
+    with pytest.raises(helm_python.HelmValuesError, match="'replicas' not allowed"):
+        render(baked, {**EXISTING_SECRET, "beat": {"replicas": 2}})
 
 
 def test_health_dir_default_is_on_the_writable_volume(baked: BakedProject) -> None:

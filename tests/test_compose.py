@@ -1,5 +1,5 @@
-"""compose.yaml is valid for each broker, runs both workers as the README does, and has no
-default credentials.
+"""compose.yaml is valid for each broker, runs both workers (and beat, with scheduled replay) as
+the README does, and has no default credentials.
 
 `docker-compose config` (Debian's docker-compose, which scripts/test installs) validates and
 resolves the file without a Docker engine. A compose.yaml is the same for every Python version,
@@ -19,10 +19,13 @@ import pytest
 import yaml
 
 from .deployment import (
+    BEAT,
     DLQ_WORKER,
     WORKER,
     package_name,
+    readme_beat_command,
     readme_commands,
+    setting_default,
     settings_constant,
     shutdown_grace,
 )
@@ -91,8 +94,9 @@ def seconds(duration: str) -> int:
 def test_compose_runs_the_broker_redis_and_both_workers(baked: BakedProject) -> None:
     running = services(baked)
     brokers = {"rabbitmq"} if baked.combination["broker"] == "rabbitmq" else set()
-    # No beat service: nothing runs on a schedule yet.
-    assert set(running) == brokers | {"redis", WORKER, DLQ_WORKER, "flower"}
+    # Beat only when something runs on a schedule.
+    beat = {BEAT} if baked.combination["scheduled_replay"] == "yes" else set()
+    assert set(running) == brokers | beat | {"redis", WORKER, DLQ_WORKER, "flower"}
     assert running["flower"]["profiles"] == ["flower"]
     assert "profiles" not in running[WORKER]
     assert "profiles" not in running[DLQ_WORKER]
@@ -102,6 +106,28 @@ def test_workers_run_the_readme_commands(baked: BakedProject) -> None:
     running = services(baked)
     for worker, command in readme_commands(baked.path).items():
         assert running[worker]["command"] == command
+
+
+def test_beat_runs_the_readme_command_once_without_the_workers_health_check(
+    baked: BakedProject,
+) -> None:
+    running = services(baked)
+    command = readme_beat_command(baked.path)
+    assert (command is not None) is (baked.combination["scheduled_replay"] == "yes")
+    if command is None:
+        return
+    beat = running[BEAT]
+    assert beat["command"] == command
+    # One beat: no replicas or scale, which would make every scheduled run happen twice.
+    assert "deploy" not in beat
+    assert "scale" not in beat
+    # Beat keeps no heartbeat file: the workers' liveness check would always fail it.
+    assert beat["healthcheck"] in ({"disable": True}, {"test": ["NONE"]})
+    assert beat["read_only"] is True
+    assert beat["tmpfs"] == ["/tmp"]
+    for dependency, condition in beat["depends_on"].items():
+        assert condition == {"condition": "service_healthy"}
+        assert running[dependency]["healthcheck"]["test"]
 
 
 def test_workers_are_health_checked_and_wait_for_healthy_dependencies(

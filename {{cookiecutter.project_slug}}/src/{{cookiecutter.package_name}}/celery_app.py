@@ -10,6 +10,9 @@ from celery.signals import celeryd_after_setup{% if cookiecutter.broker == "redi
 from . import topology
 from .deadletter.consumer import DeadLetterConsumer
 from .deadletter.retention import Retention
+{%- if cookiecutter.scheduled_replay == "yes" %}
+from .deadletter.scheduled import beat_schedule
+{%- endif %}
 {%- if cookiecutter.broker == "redis" %}
 from .deadletter.signals import record_rejection
 {%- endif %}
@@ -103,6 +106,10 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_create_missing_queues": False,
         "include": task_modules(),
         "worker_consumer": DeadLetterConsumer,
+{%- if cookiecutter.scheduled_replay == "yes" %}
+        # Read by `celery beat` (one process per deployment): scheduled replay of dead letters.
+        "beat_schedule": beat_schedule(settings),
+{%- endif %}
         "enable_utc": True,
         "timezone": "UTC",
     }

@@ -40,6 +40,20 @@ URL_SCHEMES = {
     "dead_letter_redis_url": ("redis", "rediss"),
     "idempotency_redis_url": ("redis", "rediss"),
 }
+{%- if cookiecutter.scheduled_replay == "yes" %}
+
+# Dead-letter reasons (deadletter/record.py) that scheduled replay may take, and those it refuses.
+SCHEDULED_REPLAY_REASONS = frozenset(
+    {"exhausted", "non_retryable", "delivery_limit", "rejected", "time_limit"}
+)
+NEVER_REPLAYED_ON_SCHEDULE = {
+    "malformed": "a malformed message has no task to run",
+    "unknown_task": (
+        "no worker knows an unknown_task record's task; deploy it, then run "
+        "`dlq replay --all --reason unknown_task` once"
+    ),
+}
+{%- endif %}
 
 
 class SettingsError(ValueError):
@@ -83,6 +97,14 @@ class Settings(BaseSettings):
     dead_letter_max_records: Annotated[int, Field(ge=100)] = 100_000
     dead_letter_max_age_days: Annotated[int, Field(ge=1)] = 30
     dead_letter_max_replays: Annotated[int, Field(ge=1, le=100)] = 3
+{%- if cookiecutter.scheduled_replay == "yes" %}
+
+    # Scheduled replay (deadletter/scheduled.py): beat's schedule, read by the beat process.
+    scheduled_replay_reasons: Annotated[frozenset[str], NoDecode] = frozenset({"exhausted"})
+    scheduled_replay_delay: Seconds = 3600
+    scheduled_replay_interval: Seconds = 300
+    scheduled_replay_batch: Annotated[int, Field(ge=1, le=1000)] = 100
+{%- endif %}
 
     idempotency_redis_url: SecretStr = SecretStr("redis://localhost:6379/3")
     idempotency_key_ttl: Annotated[int, Field(ge=3600)] = 7 * 24 * 3600
@@ -100,12 +122,29 @@ class Settings(BaseSettings):
     health_dir: Path = Path("/tmp/{{ cookiecutter.project_slug }}-health")  # noqa: S108
     health_heartbeat_max_age: Annotated[int, Field(ge=2, le=600)] = 20
 
-    @field_validator("log_redact_keys", mode="before")
+    @field_validator("log_redact_keys"{% if cookiecutter.scheduled_replay == "yes" %}, "scheduled_replay_reasons"{% endif %}, mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return frozenset(key.strip().lower() for key in value.split(",") if key.strip())
         return value
+{%- if cookiecutter.scheduled_replay == "yes" %}
+
+    @field_validator("scheduled_replay_reasons")
+    @classmethod
+    def _replayable_on_schedule(cls, reasons: frozenset[str]) -> frozenset[str]:
+        if not reasons:
+            raise ValueError("must name at least one dead-letter reason")
+        for reason in sorted(reasons):
+            if why := NEVER_REPLAYED_ON_SCHEDULE.get(reason):
+                raise ValueError(f"{reason} is never replayed on a schedule: {why}")
+            if reason not in SCHEDULED_REPLAY_REASONS:
+                raise ValueError(
+                    f"{reason!r} is not a dead-letter reason; choose from "
+                    f"{', '.join(sorted(SCHEDULED_REPLAY_REASONS))}"
+                )
+        return reasons
+{%- endif %}
 
     @field_validator(*URL_SCHEMES)
     @classmethod
@@ -143,6 +182,18 @@ class Settings(BaseSettings):
         """The longest countdown a retry tier can set: a waiting retry sits unacknowledged in a
         worker for that long."""
         return max(self.retry_transient_backoff_cap, self.retry_rate_limited_retry_after_cap)
+{%- endif %}
+
+{%- if cookiecutter.scheduled_replay == "yes" %}
+
+    @model_validator(mode="after")
+    def _replay_before_retention(self) -> Self:
+        if self.scheduled_replay_delay >= self.dead_letter_max_age_days * 24 * 3600:
+            raise ValueError(
+                "SCHEDULED_REPLAY_DELAY must be shorter than DEAD_LETTER_MAX_AGE_DAYS, or "
+                "retention deletes records before scheduled replay would take them"
+            )
+        return self
 {%- endif %}
 
     @property

@@ -1,18 +1,25 @@
 """The dead-letter store on real Redis: one record per task id, filtered pages, retention."""
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
+from kombu.message import Message
 
+from {{ cookiecutter.package_name }}.celery_app import app
+from {{ cookiecutter.package_name }}.deadletter.archive import archive
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter, Reason
+from {{ cookiecutter.package_name }}.deadletter.replay import REPLAYS_HEADER
 from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.settings import get_settings
-from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE
+from {{ cookiecutter.package_name }}.tasks import sync_to_crm
+from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
 
 from .workers import spawn_worker, wait_for
 
@@ -89,6 +96,40 @@ def test_a_claimed_record_is_not_claimed_twice(fresh_store: RedisDeadLetterStore
     claimed = fresh_store.claim_replay(record.id, max_replays=3)
     assert claimed is not None
     assert claimed.replays == 1
+
+
+def dead_lettered_copy(record: DeadLetter, replays: int) -> Message:
+    """The task message of `record` (its `replays`-th replay; 0: the original run) as RabbitMQ
+    dead-letters it after a rejection."""
+    headers: dict[str, Any] = {
+        "id": record.id,
+        "task": record.task,
+        "retries": 0,
+        "x-death": [{"reason": "rejected", "queue": "default", "time": datetime.now(UTC)}],
+    }
+    if replays:
+        headers[REPLAYS_HEADER] = replays
+    return Message(
+        body=json.dumps([record.args, record.kwargs, {}]),
+        content_type="application/json",
+        content_encoding="utf-8",
+        headers=headers,
+        delivery_info={"exchange": DEAD_LETTER_EXCHANGE.name, "routing_key": DEAD_LETTER_QUEUE},
+    )
+
+
+def test_a_failure_archived_late_does_not_undo_a_later_replay(
+    fresh_store: RedisDeadLetterStore,
+) -> None:
+    record = fresh_store.save(dead_letter(task=sync_to_crm.name))
+    claimed = fresh_store.claim_replay(record.id, max_replays=3)
+    assert claimed is not None
+    # The dead-letter worker fell behind: the original run's copy arrives after the replay.
+    assert archive(dead_lettered_copy(record, replays=0), fresh_store, app.tasks) == claimed
+    assert fresh_store.get(record.id) == claimed
+    # A failure of the replay itself is recorded.
+    failed = archive(dead_lettered_copy(record, replays=1), fresh_store, app.tasks)
+    assert (failed.status, failed.reason, failed.replays) == ("dead", "rejected", 1)
 
 
 def test_dead_letter_worker_applies_retention_as_it_starts(

@@ -13,6 +13,7 @@ from kombu.exceptions import ContentDisallowed, DecodeError
 from kombu.message import Message
 
 from .record import DeadLetter, Reason, failure_record, now
+from .replay import REPLAYS_HEADER
 from .store import DeadLetterStore
 from .transport import is_record_message
 
@@ -75,7 +76,9 @@ def record_from_task_message(
 
 
 def archive(message: Message, store: DeadLetterStore, registered: Container[str]) -> DeadLetter:
-    """Write the message's record to `store` unless the failing task already did.
+    """Write the message's record to `store` unless the failing task already did, or the
+    message failed before the record's latest replay (a dead-letter worker that fell behind must
+    not mark a replay that is under way as dead again).
 
     Raises whatever the store raises, leaving the message to be archived again later.
     """
@@ -83,6 +86,9 @@ def archive(message: Message, store: DeadLetterStore, registered: Container[str]
         return store.save(DeadLetter.from_dict(message.decode()))
     record = record_from_task_message(message, registered)
     existing = store.get(record.id)
-    if existing is not None and existing.status == "dead":
+    if existing is not None and (
+        existing.status == "dead"
+        or int((message.headers or {}).get(REPLAYS_HEADER) or 0) < existing.replays
+    ):
         return existing
     return store.save(record)

@@ -14,6 +14,8 @@ from .record import DeadLetter
 from .store import DeadLetterStore
 
 REPLAY_HEADER = "x-replay-of"
+# Which replay of the record a message is: 0 (no header) for the original task.
+REPLAYS_HEADER = "x-replays"
 NOT_REPLAYABLE = frozenset({"malformed"})
 
 Outcome = Literal["published", "skipped", "would_publish"]
@@ -53,7 +55,7 @@ def replay(
             task_id=claimed.id,
             queue=claimed.queue if claimed.queue in app.amqp.queues else None,
             retries=0,
-            headers={REPLAY_HEADER: claimed.id, "x-replays": claimed.replays},
+            headers={REPLAY_HEADER: claimed.id, REPLAYS_HEADER: claimed.replays},
         )
     except Exception:
         store.release_replay(claimed.id)
