@@ -25,7 +25,6 @@ from .deployment import (
     package_name,
     readme_beat_command,
     readme_commands,
-    setting_default,
     settings_constant,
     shutdown_grace,
 )
