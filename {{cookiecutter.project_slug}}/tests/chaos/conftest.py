@@ -121,11 +121,18 @@ class Publisher:
         self.connection = connection
         self.ledger = kept
 
-    def publish(self, entry_id: str, kind: Kind = "ok", work_seconds: float = 0.0) -> None:
+    def publish(
+        self,
+        entry_id: str,
+        kind: Kind = "ok",
+        work_seconds: float = 0.0,
+        countdown: float | None = None,
+    ) -> None:
         """Send one entry, under its own id as task id; raises if the broker doesn't confirm it."""
         ledger.record_entry.apply_async(
             (self.ledger.name, entry_id, kind, work_seconds),
             task_id=entry_id,
+            countdown=countdown,
             connection=self.connection,
         )
 

@@ -7,14 +7,27 @@ import os
 import signal
 import time
 import uuid
+{%- if cookiecutter.broker == "redis" %}
+
+import redis
+from kombu.transport.redis import Channel
+
+from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
+{%- endif %}
 
 from ..integration.workers import wait_for
+{%- if cookiecutter.broker == "redis" %}
+from .broker import RestartableBroker
+{%- endif %}
 from .conftest import Publisher, Workers
 from .ledger import Ledger
 
 # Long enough for the test to see the task start and kill it in the middle.
 WORK_SECONDS = 4.0
 COMPLETES_WITHIN = 90.0
+{%- if cookiecutter.broker == "redis" %}
+UNACKED = Channel.unacked_key
+{%- endif %}
 
 
 def new_entry() -> str:
@@ -89,3 +102,22 @@ def test_sigterm_lets_the_running_task_finish_and_it_is_not_delivered_again(
     wait_until_applied(the_ledger, sentinel)
     assert the_ledger.counts("starts") == {entry_id: 1, sentinel: 1}
     assert the_ledger.counts("effects") == {entry_id: 1, sentinel: 1}
+{%- if cookiecutter.broker == "redis" %}
+
+
+def test_a_stopping_worker_hands_back_the_countdown_task_it_holds_at_once(
+    workers: Workers, publisher: Publisher, the_ledger: Ledger, chaos_broker: RestartableBroker
+) -> None:
+    """On Redis a task waiting for its countdown sits unacknowledged in a worker. A warm shutdown
+    puts it back on the queue at once, not after REDIS_VISIBILITY_TIMEOUT."""
+    broker = redis.Redis.from_url(chaos_broker.url)
+    holder = workers.start()
+    entry_id = new_entry()
+    publisher.publish(entry_id, countdown=8)
+    wait_for(lambda: broker.hlen(UNACKED) == 1, within=30, what="the worker holding the task")
+    assert holder.stop() == 0
+    assert (broker.hlen(UNACKED), broker.llen(WORK_QUEUE)) == (0, 1)
+    workers.start()
+    wait_until_applied(the_ledger, entry_id)
+    assert the_ledger.counts("starts") == {entry_id: 1}
+{%- endif %}
