@@ -4,10 +4,12 @@ Each field's name is its environment variable in lower case; `.env.example` docu
 A value that can't work stops start-up with `SettingsError`, naming the variable and the problem.
 """
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Self
 
+from dotenv import dotenv_values
 from pydantic import (
     Field,
     SecretStr,
@@ -56,6 +58,14 @@ NEVER_REPLAYED_ON_SCHEDULE = {
 {%- endif %}
 
 
+ENV_FILE = Path(".env")
+# Settings a template update replaced, and what replaced them.
+RETIRED = {
+    "CELERY_TASK_SOFT_TIME_LIMIT": "the soft time limit now follows CELERY_TASK_TIME_LIMIT",
+    "WORKER_SHUTDOWN_GRACE": "the shutdown grace now follows CELERY_TASK_TIME_LIMIT",
+}
+
+
 class SettingsError(ValueError):
     """The environment holds a value the service can't run with."""
 
@@ -63,7 +73,7 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     """The service's configuration; see `.env.example` for what each variable means."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", frozen=True)
 
 {%- if cookiecutter.broker == "rabbitmq" %}
 
@@ -239,9 +249,20 @@ def describe(error: ValidationError) -> str:
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
+def retired_variables(env_file: Path = ENV_FILE) -> list[str]:
+    """Variables of settings this service no longer has, set in the environment or `.env`: a
+    template update removed them, and ignoring them would hide that they no longer apply."""
+    names = set(os.environ) | (set(dotenv_values(env_file)) if env_file.is_file() else set())
+    present = {name.upper() for name in names}
+    return [f"{name}: {why}" for name, why in RETIRED.items() if name in present]
+
+
 @cache
 def get_settings() -> Settings:
     """The settings, loaded once per process."""
+    retired = retired_variables()
+    if retired:
+        raise SettingsError("retired settings are set; remove them:\n  " + "\n  ".join(retired))
     try:
         return Settings()
     except ValidationError as error:

@@ -1,5 +1,7 @@
 """Settings come from the environment, and values that can't work stop start-up clearly."""
 
+from pathlib import Path
+
 import pytest
 
 from {{ cookiecutter.package_name }}.settings import (
@@ -7,6 +9,7 @@ from {{ cookiecutter.package_name }}.settings import (
     Settings,
     SettingsError,
     get_settings,
+    retired_variables,
 )
 
 
@@ -45,6 +48,22 @@ def test_every_time_bound_follows_from_the_hard_limit(limit: int) -> None:
     assert settings.worker_soft_shutdown_timeout + 10 <= settings.worker_shutdown_grace
     # A running side effect keeps its idempotency key until it can't be running any more.
     assert settings.idempotency_hold_for > limit
+
+
+def test_a_retired_setting_in_the_environment_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WORKER_SHUTDOWN_GRACE", "330")
+    with pytest.raises(SettingsError, match="WORKER_SHUTDOWN_GRACE: the shutdown grace now"):
+        get_settings()
+
+
+def test_a_retired_setting_in_dot_env_is_named(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("CELERY_TASK_TIME_LIMIT=300\ncelery_task_soft_time_limit=270\n")
+    assert retired_variables(env_file) == [
+        "CELERY_TASK_SOFT_TIME_LIMIT: the soft time limit now follows CELERY_TASK_TIME_LIMIT"
+    ]
 
 
 @pytest.mark.parametrize("limit", ["4", str(MAX_TASK_TIME_LIMIT + 1)])
