@@ -1,5 +1,7 @@
 """Each generated project is lint-clean, type-clean, and its own tests pass on its real broker."""
 
+import pytest
+
 from .brokers import broker_environment
 from .options import combination_id
 from .projects import GeneratedProject
@@ -27,14 +29,19 @@ def test_own_integration_tests_pass_against_its_broker(integrated: GeneratedProj
     assert " skipped" not in output
 
 
-def test_own_chaos_tests_pass_against_its_broker(chaos_tested: GeneratedProject) -> None:
+def test_own_chaos_tests_pass_against_its_broker(
+    chaos_tested: GeneratedProject, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_name = f"chaos-{combination_id(chaos_tested.combination)}"
     with broker_environment(chaos_tested.combination, run_name) as env:
         output = chaos_tested.check(
-            "pytest", "-q", "-p", "no:cacheprovider", "-m", "chaos", env=env
+            "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", "chaos", env=env
         )
     assert " passed" in output
     assert " skipped" not in output
+    figures = [line for line in output.splitlines() if line.startswith("chaos: ")]
+    with capsys.disabled():
+        print(f"\n{chaos_tested.combination['broker']}:", *figures, sep="\n  ")
 
 
 def test_cli_runs_as_a_module(generated: GeneratedProject) -> None:

@@ -32,6 +32,11 @@ from .ledger import Kind, Ledger
 TIME_LIMIT = 10
 
 
+def report(figure: str) -> None:
+    """Print a measured figure on a line of its own (shown with `pytest -s`)."""
+    print(f"\nchaos: {figure}")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:

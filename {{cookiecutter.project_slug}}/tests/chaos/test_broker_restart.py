@@ -10,7 +10,7 @@ from kombu.exceptions import OperationalError
 
 from ..integration.workers import wait_for
 from .broker import RestartableBroker
-from .conftest import Publisher, Workers
+from .conftest import Publisher, Workers, report
 from .ledger import Ledger
 
 # Published on each side of the restart, at least.
@@ -68,8 +68,8 @@ def test_a_broker_restart_loses_no_confirmed_task_and_runs_none_twice(
         what="every confirmed task's effect",
     )
     effects = the_ledger.counts("effects")
-    print(
-        f"\nbroker restart ({restart_took:.1f} s): {len(loop.confirmed)} publishes confirmed, "
+    report(
+        f"broker restart ({restart_took:.1f} s): {len(loop.confirmed)} publishes confirmed, "
         f"{len(loop.raised)} raised to the caller; {len(effects)} effects, each applied once"
     )
     assert set(effects.values()) == {1}
@@ -88,7 +88,7 @@ def test_a_publish_while_the_broker_is_down_raises_to_the_caller(
         with pytest.raises(OperationalError):
             publisher.publish(entry_id)
         gave_up_after = time.monotonic() - tried_at
-    print(f"\na publish to a stopped broker raised after {gave_up_after:.1f} s")
+    report(f"a publish to a stopped broker raised after {gave_up_after:.1f} s")
     # The caller knows: it publishes again once the broker is back, and the task runs once.
     publisher.publish(entry_id)
     wait_for(lambda: the_ledger.counts("effects") == {entry_id: 1}, within=60, what="the effect")

@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStor
 
 from ..integration.workers import WorkerProcess, wait_for
 from .broker import RestartableBroker
-from .conftest import Publisher, Workers
+from .conftest import Publisher, Workers, report
 from .ledger import Kind, Ledger
 
 SEED = 20261121
@@ -112,8 +112,8 @@ def test_every_task_ends_exactly_once_through_kills_and_a_broker_restart(
     effects = the_ledger.counts("effects")
     ended = outcomes()
     tallies = Counter(ended.values())
-    print(
-        f"\nledger: {len(plan)} entries ({dict(MIX)}) in {time.monotonic() - started_at:.0f} s, "
+    report(
+        f"ledger: {len(plan)} entries ({dict(MIX)}) in {time.monotonic() - started_at:.0f} s, "
         f"{len(WORKER_KILLS_AT)} worker kills, 1 broker restart: {dict(tallies)}"
     )
     for entry_id, kind, _ in plan:

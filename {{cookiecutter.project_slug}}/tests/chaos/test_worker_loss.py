@@ -15,11 +15,11 @@ from kombu.transport.redis import Channel
 from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
 {%- endif %}
 
-from ..integration.workers import wait_for
+from ..integration.workers import WorkerProcess, wait_for
 {%- if cookiecutter.broker == "redis" %}
 from .broker import RestartableBroker
 {%- endif %}
-from .conftest import Publisher, Workers
+from .conftest import Publisher, Workers, report
 from .ledger import Ledger
 
 # Long enough for the test to see the task start and kill it in the middle.
@@ -53,19 +53,28 @@ def wait_until_applied(the_ledger: Ledger, entry_id: str) -> float:
     return time.monotonic() - started
 
 
-def report(fault: str, recovery: float) -> None:
-    print(f"\n{fault}: effect applied {recovery:.1f} s later, {WORK_SECONDS} s of it the work")
+def start_an_entry(
+    workers: Workers, publisher: Publisher, the_ledger: Ledger
+) -> tuple[WorkerProcess, str, int]:
+    """A new worker, mid-way through a new entry's work: the worker, the entry, and the pid of
+    the pool process running it."""
+    worker = workers.start()
+    entry_id = new_entry()
+    publisher.publish(entry_id, work_seconds=WORK_SECONDS)
+    return worker, entry_id, wait_until_started(the_ledger, entry_id)
+
+
+def report_recovery(fault: str, recovery: float) -> None:
+    report(f"{fault}: effect applied {recovery:.1f} s later, {WORK_SECONDS} s of it the work")
 
 
 def test_a_killed_pool_process_s_task_runs_again_and_completes_once(
     workers: Workers, publisher: Publisher, the_ledger: Ledger
 ) -> None:
-    workers.start()
-    entry_id = new_entry()
-    publisher.publish(entry_id, work_seconds=WORK_SECONDS)
-    os.kill(wait_until_started(the_ledger, entry_id), signal.SIGKILL)
+    _, entry_id, pool_process = start_an_entry(workers, publisher, the_ledger)
+    os.kill(pool_process, signal.SIGKILL)
     recovery = wait_until_applied(the_ledger, entry_id)
-    report("SIGKILL of the pool process", recovery)
+    report_recovery("SIGKILL of the pool process", recovery)
     assert the_ledger.counts("starts")[entry_id] == 2
     assert the_ledger.counts("effects")[entry_id] == 1
 
@@ -73,15 +82,12 @@ def test_a_killed_pool_process_s_task_runs_again_and_completes_once(
 def test_a_killed_worker_s_task_completes_on_a_new_worker(
     workers: Workers, publisher: Publisher, the_ledger: Ledger
 ) -> None:
-    doomed = workers.start()
-    entry_id = new_entry()
-    publisher.publish(entry_id, work_seconds=WORK_SECONDS)
-    wait_until_started(the_ledger, entry_id)
+    doomed, entry_id, _ = start_an_entry(workers, publisher, the_ledger)
     doomed.kill()
     killed_at = time.monotonic()
     workers.start()
     wait_until_applied(the_ledger, entry_id)
-    report("SIGKILL of the whole worker", time.monotonic() - killed_at)
+    report_recovery("SIGKILL of the whole worker", time.monotonic() - killed_at)
     assert the_ledger.counts("starts")[entry_id] == 2
     assert the_ledger.counts("effects")[entry_id] == 1
 
@@ -89,10 +95,7 @@ def test_a_killed_worker_s_task_completes_on_a_new_worker(
 def test_sigterm_lets_the_running_task_finish_and_it_is_not_delivered_again(
     workers: Workers, publisher: Publisher, the_ledger: Ledger
 ) -> None:
-    stopping = workers.start()
-    entry_id = new_entry()
-    publisher.publish(entry_id, work_seconds=WORK_SECONDS)
-    wait_until_started(the_ledger, entry_id)
+    stopping, entry_id, _ = start_an_entry(workers, publisher, the_ledger)
     assert stopping.stop() == 0
     assert the_ledger.counts("effects") == {entry_id: 1}
     # A new worker on the same queue gets nothing more of that task: a later entry runs alone.

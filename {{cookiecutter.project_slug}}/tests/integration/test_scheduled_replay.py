@@ -3,7 +3,6 @@ and a record over the replay cap never is."""
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from {{ cookiecutter.package_name }}.tasks import sync_to_crm
 from .http_stub import HttpStub
 from .test_replay import exhaust
 from .test_store import dead_letter
-from .workers import STOP_WITHIN, WorkerProcess, wait_for
+from .workers import STOP_WITHIN, WorkerProcess, celery_command, wait_for
 
 # Beat asks for a run every second, for records that failed at least two seconds ago.
 SCHEDULE = {
@@ -43,16 +42,7 @@ def beat(
         store.delete(record.id)
     directory = tmp_path_factory.mktemp("beat")
     log_path = directory / "beat.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "{{ cookiecutter.package_name }}",
-        "beat",
-        "--loglevel=INFO",
-        f"--schedule={directory / 'schedule'}",
-    ]
+    command = celery_command("beat", f"--schedule={directory / 'schedule'}")
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **SCHEDULE}

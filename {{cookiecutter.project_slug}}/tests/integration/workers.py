@@ -102,6 +102,16 @@ def running(worker: WorkerProcess) -> Iterator[WorkerProcess]:
         worker.stop()
 
 
+def celery_command(program: str, *arguments: str) -> list[str]:
+    """`celery -A <package> <program> --loglevel=INFO <arguments>`, run by this interpreter."""
+    return [
+        sys.executable,
+        *("-m", "celery", "-A", "{{ cookiecutter.package_name }}", program),
+        "--loglevel=INFO",
+        *arguments,
+    ]
+
+
 def spawn_worker(
     log_dir: Path, *worker_args: str, env: dict[str, str] | None = None
 ) -> WorkerProcess:
@@ -109,20 +119,14 @@ def spawn_worker(
     nodename = f"test-{uuid.uuid4().hex[:8]}@localhost"
     log_path = log_dir / f"{nodename}.log"
     health_dir = log_dir / f"{nodename}-health"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "{{ cookiecutter.package_name }}",
+    command = celery_command(
         "worker",
-        "--loglevel=INFO",
         f"--hostname={nodename}",
         "--concurrency=1",
         "--without-gossip",
         "--without-mingle",
         *worker_args,
-    ]
+    )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,
