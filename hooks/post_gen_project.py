@@ -13,6 +13,7 @@ SCHEDULED_REPLAY = {{ cookiecutter.scheduled_replay | tojson }}
 UNUSED_WITH_RABBITMQ = (
     "tests/unit/policy_checks/test_visibility_timeout.py",
     "src/{{ cookiecutter.package_name }}/deadletter/signals.py",
+    "benchmarks/held_countdowns.py",
 )
 UNUSED_WITHOUT_RESULT_BACKEND = ("tests/integration/test_result_backend.py",)
 # The chart's templates are copied unrendered, so the beat Deployment goes as a whole file.
