@@ -7,6 +7,7 @@ Network errors become `ConnectionError`, timeouts `TimeoutError`, a 429 `RateLim
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cache
 from typing import Any
 
 import httpx
@@ -36,14 +37,19 @@ def retry_after_seconds(header: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+@cache
+def http_client() -> httpx.Client:
+    """One client per process, so calls reuse connections; made on first use, after a pool
+    process has forked."""
+    return httpx.Client(timeout=get_settings().http_timeout)
+
+
 def call(
     method: str, url: str, payload: Any = None, headers: dict[str, str] | None = None
 ) -> httpx.Response:
     """Send one request; raise the retry tiers' exceptions for transient failures."""
     try:
-        response = httpx.request(
-            method, url, json=payload, headers=headers, timeout=get_settings().http_timeout
-        )
+        response = http_client().request(method, url, json=payload, headers=headers)
     except httpx.TimeoutException as error:
         raise TimeoutError(f"{method} {url}: {error}") from error
     except httpx.NetworkError as error:

@@ -32,6 +32,7 @@ from typing import TypeVar, cast
 
 import redis
 
+from .redis_client import redis_client
 from .retry import Contended
 from .settings import get_settings
 
@@ -65,7 +66,7 @@ class IdempotencyKeys:
     """Idempotency keys in one Redis database.
 
     Args:
-        client: The Redis client.
+        client: The Redis client; it must decode responses (`decode_responses=True`).
         hold_for: Seconds an attempt holds a key while its effect runs; longer than any attempt
             can last, so a running effect never loses its key.
         keep_for: Seconds a finished effect's result is kept, and so how long a late duplicate is
@@ -128,8 +129,7 @@ class IdempotencyKeys:
             )
 
     def _held(self, name: str) -> str | None:
-        value = self.client.get(name)
-        return value.decode() if isinstance(value, bytes) else value
+        return cast(str | None, self.client.get(name))  # the client decodes responses
 
     def _remaining(self, name: str) -> float:
         with transient_store_errors():
@@ -153,12 +153,8 @@ def idempotency_keys() -> IdempotencyKeys:
     """The keys at `IDEMPOTENCY_REDIS_URL`, held as long as a task may run, plus a margin; one
     client per process."""
     settings = get_settings()
-    client = redis.Redis.from_url(
-        settings.idempotency_redis_url.get_secret_value(),
-        decode_responses=True,
-        socket_timeout=5,
-        socket_connect_timeout=5,
-    )
     return IdempotencyKeys(
-        client, hold_for=settings.idempotency_hold_for, keep_for=settings.idempotency_key_ttl
+        redis_client(settings.idempotency_redis_url),
+        hold_for=settings.idempotency_hold_for,
+        keep_for=settings.idempotency_key_ttl,
     )

@@ -79,12 +79,11 @@ def longest_wait(task: Task) -> int:  # type: ignore[type-arg]
 def violations(app: Celery, task: Task) -> Iterator[Violation]:  # type: ignore[type-arg]
     if task.max_retries is None:
         yield Violation(task.name, "infinite-retries", "max_retries=None retries forever")
-    if not retried_errors(task):
+    retried = retried_errors(task)
+    if not retried:
         return
     catch_alls = [
-        cls.__name__
-        for cls in retried_errors(task)
-        if any(issubclass(never, cls) for never in NEVER_TRANSIENT)
+        cls.__name__ for cls in retried if any(issubclass(never, cls) for never in NEVER_TRANSIENT)
     ]
     if catch_alls:
         yield Violation(
@@ -108,11 +107,12 @@ def violations(app: Celery, task: Task) -> Iterator[Violation]:  # type: ignore[
 {%- if cookiecutter.broker == "redis" %}
     time_limit = int(task.time_limit or app.conf.task_time_limit or 0)
     visibility_timeout = int(app.conf.broker_transport_options["visibility_timeout"])
-    if longest_wait(task) > visibility_timeout - time_limit:
+    wait = longest_wait(task)
+    if wait > visibility_timeout - time_limit:
         yield Violation(
             task.name,
             "visibility-timeout",
-            f"a retry can wait {longest_wait(task)} s, longer than REDIS_VISIBILITY_TIMEOUT "
+            f"a retry can wait {wait} s, longer than REDIS_VISIBILITY_TIMEOUT "
             f"({visibility_timeout} s) minus the hard time limit ({time_limit} s): Redis would "
             "run it twice; lower the backoff cap or raise the timeout",
         )

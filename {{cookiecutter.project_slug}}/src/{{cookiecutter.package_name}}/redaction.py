@@ -15,6 +15,13 @@ def redact(value: Any, sensitive_keys: Iterable[str]) -> Any:
     return _redact(value, keys)
 
 
+def redact_arguments(
+    args: Any, kwargs: Any, sensitive_keys: Iterable[str]
+) -> tuple[list[Any], dict[str, Any]]:
+    """A task's positional and keyword arguments, redacted."""
+    return redact(list(args or ()), sensitive_keys), redact(dict(kwargs or {}), sensitive_keys)
+
+
 def _redact(value: Any, keys: frozenset[str]) -> Any:
     if isinstance(value, Mapping):
         return {

@@ -144,4 +144,3 @@ NON_RETRYABLE = RetryPolicy(
 )
 TRANSIENT = transient(get_settings())
 RATE_LIMITED = rate_limited(get_settings())
-TIERS = (TRANSIENT, RATE_LIMITED, NON_RETRYABLE)

@@ -3,16 +3,16 @@
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any, get_args
+from typing import Any
 
 import click
 
 from ..settings import get_settings
-from .record import DeadLetter, Reason
+from .record import REASONS, DeadLetter, Reason
 from .replay import replay
-from .store import PAGE_SIZE, Query, connect_store
+from .store import PAGE_SIZE, Query, connected_store
 
-REASON_CHOICE = click.Choice(get_args(Reason))
+REASON_CHOICE = click.Choice(REASONS)
 COLUMNS = {
     "id": "ID",
     "task": "TASK",
@@ -81,7 +81,7 @@ def list_records(
     as_json: bool,
 ) -> None:
     """The newest dead letters first."""
-    page = connect_store(get_settings()).page(query(task, reason, since), offset, limit)
+    page = connected_store().page(query(task, reason, since), offset, limit)
     if as_json:
         click.echo(json.dumps([record.to_dict() for record in page], indent=2))
         return
@@ -93,7 +93,7 @@ def list_records(
 @click.option("--json", "as_json", is_flag=True, help="The record as JSON.")
 def show(task_id: str, as_json: bool) -> None:
     """One dead letter, in full."""
-    record = connect_store(get_settings()).get(task_id)
+    record = connected_store().get(task_id)
     if record is None:
         raise click.ClickException(f"no dead letter with id {task_id}")
     if as_json:
@@ -126,7 +126,7 @@ def replay_records(
     from ..celery_app import app  # publishing needs the app; listing doesn't
 
     settings = get_settings()
-    store = connect_store(settings)
+    store = connected_store()
     max_replays = None if force else settings.dead_letter_max_replays
     if replay_all:
         records = [r for r in store.iterate(query(task, reason, since)) if r.status == "dead"]
@@ -155,7 +155,7 @@ def replay_records(
 @click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
 def purge(task: str | None, reason: Reason | None, since: str | None, yes: bool) -> None:
     """Delete dead letters matching the filters (all of them without filters)."""
-    store = connect_store(get_settings())
+    store = connected_store()
     ids = [record.id for record in store.iterate(query(task, reason, since))]
     if not ids:
         click.echo("nothing to purge")
@@ -170,7 +170,7 @@ def purge(task: str | None, reason: Reason | None, since: str | None, yes: bool)
 @click.option("--json", "as_json", is_flag=True, help="Counts as JSON.")
 def stats(as_json: bool) -> None:
     """How many dead letters there are, per reason and per task."""
-    counts = connect_store(get_settings()).counts()
+    counts = connected_store().counts()
     if as_json:
         click.echo(json.dumps(counts, indent=2))
         return
@@ -184,7 +184,7 @@ def stats(as_json: bool) -> None:
 @filters
 def export(task: str | None, reason: Reason | None, since: str | None) -> None:
     """Every matching record as JSON lines, newest first."""
-    for record in connect_store(get_settings()).iterate(query(task, reason, since)):
+    for record in connected_store().iterate(query(task, reason, since)):
         click.echo(json.dumps(record.to_dict()))
 
 
@@ -192,7 +192,7 @@ def export(task: str | None, reason: Reason | None, since: str | None) -> None:
 def trim() -> None:
     """Apply retention now: DEAD_LETTER_MAX_AGE_DAYS, then DEAD_LETTER_MAX_RECORDS."""
     settings = get_settings()
-    trimmed = connect_store(settings).trim(
+    trimmed = connected_store().trim(
         settings.dead_letter_max_records, timedelta(days=settings.dead_letter_max_age_days)
     )
     click.echo(f"deleted {trimmed.too_old} too old, {trimmed.over_count} over the count limit")

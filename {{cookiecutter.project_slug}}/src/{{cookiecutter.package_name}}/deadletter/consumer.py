@@ -16,20 +16,21 @@ with reason `delivery_limit` instead of run again.
 
 import logging
 from collections.abc import Callable
-from functools import cached_property
 from typing import Any
 
 import redis
 from celery.worker.consumer import Consumer
 from kombu.message import Message
 
+{% if cookiecutter.broker == "redis" -%}
 from ..settings import get_settings
+{% endif -%}
 from ..topology import DEAD_LETTER_EXCHANGE
 from .archive import archive{% if cookiecutter.broker == "redis" %}, record_from_task_message{% endif %}
 {%- if cookiecutter.broker == "redis" %}
 from .handoff import hand_off
 {%- endif %}
-from .store import RedisDeadLetterStore, connect_store
+from .store import connected_store
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +44,6 @@ def is_dead_letter(message: Message) -> bool:
 
 class DeadLetterConsumer(Consumer):
     """Celery's consumer, except that dead letters are archived instead of dispatched."""
-
-    @cached_property
-    def dead_letter_store(self) -> RedisDeadLetterStore:
-        return connect_store(get_settings())
 
     def create_task_handler(self, *args: Any, **kwargs: Any) -> MessageHandler:
         dispatch: MessageHandler = super().create_task_handler(*args, **kwargs)
@@ -66,7 +63,7 @@ class DeadLetterConsumer(Consumer):
     def archive(self, message: Message) -> None:
         """Archive and acknowledge `message`, or try again later if the store is unreachable."""
         try:
-            record = archive(message, self.dead_letter_store, self.app.tasks)
+            record = archive(message, connected_store(), self.app.tasks)
         except (redis.RedisError, OSError) as error:
             logger.warning(
                 "dead-letter store unreachable (%s): keeping %s unacknowledged, retrying in %s s",
@@ -96,7 +93,7 @@ class DeadLetterConsumer(Consumer):
         """Count this delivery; past the limit, dead-letter the message and acknowledge it."""
         headers = message.headers or {}
         try:
-            deliveries = self.dead_letter_store.count_delivery(
+            deliveries = connected_store().count_delivery(
                 str(headers.get("id")), int(headers.get("retries") or 0)
             )
         except (redis.RedisError, OSError) as error:

@@ -8,16 +8,14 @@ record left to the log alone.
 
 import json
 import logging
-from functools import cache
 from typing import Protocol
 
 import redis
 from kombu.exceptions import OperationalError
 
 from ..metrics import TASKS_DEAD_LETTERED
-from ..settings import get_settings
 from .record import DeadLetter
-from .store import RedisDeadLetterStore, connect_store
+from .store import connected_store
 from .transport import publish_record
 
 logger = logging.getLogger(__name__)
@@ -33,11 +31,6 @@ class StoreSink:
 
     def record(self, dead_letter: DeadLetter) -> None:
         connected_store().save(dead_letter)
-
-
-@cache
-def connected_store() -> RedisDeadLetterStore:
-    return connect_store(get_settings())
 
 
 _sink: DeadLetterSink = StoreSink()

@@ -4,7 +4,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from ..redaction import redact
+from ..redaction import redact_arguments
 from ..settings import get_settings
 
 Reason = Literal[
@@ -45,6 +45,11 @@ class DeadLetter:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def replayable(self, max_replays: int | None) -> bool:
+        """Waiting for a decision (`dead`), and replayed fewer than `max_replays` times (None:
+        no limit)."""
+        return self.status == "dead" and (max_replays is None or self.replays < max_replays)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DeadLetter":
         known = {field.name for field in fields(cls)}
@@ -67,7 +72,7 @@ def failure_record(
 ) -> DeadLetter:
     """A record for one failure; arguments are redacted (`LOG_REDACT_KEYS`) before anything
     keeps them. `error` is the exception, or a description when there is none."""
-    sensitive = get_settings().log_redact_keys
+    redacted_args, redacted_kwargs = redact_arguments(args, kwargs, get_settings().log_redact_keys)
     when = failed_at or now()
     if isinstance(error, BaseException):
         exception_type = f"{type(error).__module__}.{type(error).__qualname__}"
@@ -77,8 +82,8 @@ def failure_record(
     return DeadLetter(
         id=task_id,
         task=task,
-        args=redact(list(args or ()), sensitive),
-        kwargs=redact(dict(kwargs or {}), sensitive),
+        args=redacted_args,
+        kwargs=redacted_kwargs,
         reason=reason,
         exception_type=exception_type,
         exception_message=exception_message,

@@ -17,6 +17,7 @@ REPLAY_HEADER = "x-replay-of"
 # Which replay of the record a message is: 0 (no header) for the original task.
 REPLAYS_HEADER = "x-replays"
 NOT_REPLAYABLE = frozenset({"malformed"})
+NOT_CLAIMABLE = "already replayed, or over the replay limit"
 
 Outcome = Literal["published", "skipped", "would_publish"]
 
@@ -41,12 +42,12 @@ def replay(
     if record.reason in NOT_REPLAYABLE:
         return Replayed(record.id, "skipped", f"a {record.reason} message has no task to run")
     if dry_run:
-        if record.status == "dead" and (max_replays is None or record.replays < max_replays):
+        if record.replayable(max_replays):
             return Replayed(record.id, "would_publish")
-        return Replayed(record.id, "skipped", "already replayed, or over the replay limit")
+        return Replayed(record.id, "skipped", NOT_CLAIMABLE)
     claimed = store.claim_replay(record.id, max_replays)
     if claimed is None:
-        return Replayed(record.id, "skipped", "already replayed, or over the replay limit")
+        return Replayed(record.id, "skipped", NOT_CLAIMABLE)
     try:
         app.send_task(
             claimed.task,

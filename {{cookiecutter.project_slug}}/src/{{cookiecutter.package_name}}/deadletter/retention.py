@@ -16,7 +16,7 @@ from kombu.asynchronous.timer import Timer
 
 from ..settings import get_settings
 from ..topology import DEAD_LETTER_QUEUE
-from .store import connect_store
+from .store import connected_store
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ TRIM_EVERY_SECONDS = 3600.0
 def trim_store() -> None:
     settings = get_settings()
     try:
-        trimmed = connect_store(settings).trim(
+        trimmed = connected_store().trim(
             settings.dead_letter_max_records, timedelta(days=settings.dead_letter_max_age_days)
         )
     except (redis.RedisError, OSError) as error:

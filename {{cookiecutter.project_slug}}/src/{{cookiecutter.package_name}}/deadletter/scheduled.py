@@ -25,7 +25,7 @@ from celery import Task, shared_task
 from ..settings import Settings, get_settings
 from .record import DeadLetter, Reason, parse_time
 from .replay import replay
-from .store import Query, connect_store
+from .store import Query, connected_store
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def replay_due(self: Task, reasons: list[Reason], delay: int, batch: int) -> Non
     max_replays = settings.dead_letter_max_replays
     cutoff = datetime.now(UTC) - timedelta(seconds=delay)
     try:
-        store = connect_store(settings)
+        store = connected_store()
         selection = select_due(candidates(store.iterate, reasons), cutoff, max_replays, batch)
         outcomes = [replay(self.app, store, record, max_replays) for record in selection.due]
     except (redis.RedisError, OSError) as error:

@@ -15,12 +15,14 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Protocol
 
 import redis
 from redis.client import Pipeline
 
-from ..settings import Settings
+from ..redis_client import redis_client
+from ..settings import Settings, get_settings
 from .record import REASONS, DeadLetter, Reason, parse_time
 
 PAGE_SIZE = 50
@@ -149,9 +151,7 @@ class RedisDeadLetterStore:
             claimed.clear()
             record = self.decode(pipe.get(key))
             pipe.multi()
-            if record is None or record.status != "dead":
-                return
-            if max_replays is not None and record.replays >= max_replays:
+            if record is None or not record.replayable(max_replays):
                 return
             claimed.append(replace(record, replays=record.replays + 1, status="replayed"))
             pipe.set(key, json.dumps(claimed[0].to_dict()))
@@ -245,10 +245,10 @@ class RedisDeadLetterStore:
 
 def connect_store(settings: Settings) -> RedisDeadLetterStore:
     """The store at `DEAD_LETTER_REDIS_URL`; calls fail fast (5 s) when Redis is unreachable."""
-    client = redis.Redis.from_url(
-        settings.dead_letter_redis_url.get_secret_value(),
-        decode_responses=True,
-        socket_timeout=5,
-        socket_connect_timeout=5,
-    )
-    return RedisDeadLetterStore(client)
+    return RedisDeadLetterStore(redis_client(settings.dead_letter_redis_url))
+
+
+@cache
+def connected_store() -> RedisDeadLetterStore:
+    """This process's store, connected once and shared by everything that records or reads."""
+    return connect_store(get_settings())

@@ -16,7 +16,7 @@ from celery.exceptions import TimeLimitExceeded
 from ..deadletter.handoff import hand_off
 from ..deadletter.record import DeadLetter, Reason, failure_record
 from ..metrics import TASK_DURATION, TASKS_FAILED, TASKS_RETRIED, TASKS_SUCCEEDED
-from ..redaction import redact
+from ..redaction import redact_arguments
 from ..retry import RetryPolicy
 from ..settings import get_settings
 
@@ -83,15 +83,17 @@ class TrackedTask(Task):  # type: ignore[type-arg]
         self, task_id: str, args: Any, kwargs: Any, exc: BaseException | None = None
     ) -> dict[str, Any]:
         """The structured fields every log record of this task carries."""
-        sensitive = get_settings().log_redact_keys
+        redacted_args, redacted_kwargs = redact_arguments(
+            args, kwargs, get_settings().log_redact_keys
+        )
         return {
             "task_id": task_id,
             "task": self.name,
             "retries": self.request.retries,
             "queue": self.queue_name(),
             "exception": f"{type(exc).__name__}: {exc}" if exc is not None else None,
-            "task_args": redact(list(args or ()), sensitive),
-            "task_kwargs": redact(dict(kwargs or {}), sensitive),
+            "task_args": redacted_args,
+            "task_kwargs": redacted_kwargs,
         }
 
     def queue_name(self) -> str:
