@@ -38,18 +38,18 @@ def require_listening(port: int) -> None:
         )
 
 
-def rabbitmqctl(*arguments: str) -> None:
+def rabbitmqctl(*arguments: str, check: bool = True) -> None:
     executable = shutil.which("rabbitmqctl")
     if executable is None:
         pytest.fail("rabbitmqctl is needed to give each project its own vhost", pytrace=False)
-    subprocess.run([executable, "-q", *arguments], check=True, capture_output=True, timeout=60)
+    subprocess.run([executable, "-q", *arguments], check=check, capture_output=True, timeout=60)
 
 
 @contextmanager
 def rabbitmq_vhost(name: str) -> Iterator[str]:
     """A new, empty vhost that guest may use; deleted afterwards. Yields its AMQP URL."""
     require_listening(RABBITMQ_PORT)
-    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, check=False)
+    rabbitmqctl("delete_vhost", name, check=False)  # left over from an interrupted run
     rabbitmqctl("add_vhost", name)
     try:
         rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")

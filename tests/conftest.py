@@ -41,16 +41,13 @@ def installed_projects(cookies_session: Cookies) -> InstalledProjects:
     return InstalledProjects(cookies_session)
 
 
-COMBINATION_IDS = [combination_id(c) for c in COMBINATIONS]
-
-
-@pytest.fixture(scope="session", params=COMBINATIONS, ids=COMBINATION_IDS)
+@pytest.fixture(scope="session", params=COMBINATIONS, ids=combination_id)
 def baked(request: pytest.FixtureRequest, installed_projects: InstalledProjects) -> BakedProject:
     """Each option combination, baked."""
     return installed_projects.bake(request.param)
 
 
-@pytest.fixture(scope="session", params=COMBINATIONS, ids=COMBINATION_IDS)
+@pytest.fixture(scope="session", params=COMBINATIONS, ids=combination_id)
 def generated(
     request: pytest.FixtureRequest, installed_projects: InstalledProjects
 ) -> GeneratedProject:
@@ -61,7 +58,7 @@ def generated(
 @pytest.fixture(
     scope="session",
     params=INTEGRATION_COMBINATIONS,
-    ids=[combination_id(c) for c in INTEGRATION_COMBINATIONS],
+    ids=combination_id,
 )
 def integrated(
     request: pytest.FixtureRequest, installed_projects: InstalledProjects
@@ -73,7 +70,7 @@ def integrated(
 @pytest.fixture(
     scope="session",
     params=CHAOS_COMBINATIONS,
-    ids=[combination_id(c) for c in CHAOS_COMBINATIONS],
+    ids=combination_id,
 )
 def chaos_tested(
     request: pytest.FixtureRequest, installed_projects: InstalledProjects

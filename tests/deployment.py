@@ -14,6 +14,11 @@ DLQ_WORKER = "dlq-worker"
 BEAT = "beat"
 
 
+def has_beat(combination: dict[str, str]) -> bool:
+    """Whether the combination runs beat (scheduled replay)."""
+    return combination["scheduled_replay"] == "yes"
+
+
 def package_name(project: Path) -> str:
     (package,) = (path.name for path in (project / "src").iterdir() if path.is_dir())
     return package

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pytest_cookies.plugin import Cookies
 
-from .deployment import package_name
+from .deployment import has_beat, package_name
 from .projects import BakedProject, bake
 
 LEFTOVER = re.compile(r"\{\{\s*cookiecutter\.|\{%|%\}")
@@ -59,7 +59,7 @@ SCHEDULED_REPLAY_CODE = re.compile(r"scheduled_replay|beat_schedule|replay_due",
 
 
 def test_scheduled_replay_option_adds_beat_or_leaves_no_trace(baked: BakedProject) -> None:
-    wanted = baked.combination["scheduled_replay"] == "yes"
+    wanted = has_beat(baked.combination)
     package = package_name(baked.path)
     for relative in SCHEDULED_REPLAY_FILES:
         assert (baked.path / relative.format(package=package)).exists() is wanted, relative
@@ -79,7 +79,7 @@ def test_scheduled_replay_option_adds_beat_or_leaves_no_trace(baked: BakedProjec
 def test_scheduled_replay_settings_are_documented(baked: BakedProject) -> None:
     settings = (baked.path / "src" / package_name(baked.path) / "settings.py").read_text()
     names = [name.upper() for name in re.findall(r"^    (scheduled_replay_\w+):", settings, re.M)]
-    if baked.combination["scheduled_replay"] == "yes":
+    if has_beat(baked.combination):
         assert len(names) == 4
     env_example = (baked.path / ".env.example").read_text()
     readme = (baked.path / "README.md").read_text()

@@ -20,6 +20,7 @@ from .deployment import (
     BEAT,
     DLQ_WORKER,
     WORKER,
+    has_beat,
     package_name,
     readme_beat_command,
     readme_commands,
@@ -56,10 +57,6 @@ def autoscaling(combination: dict[str, str]) -> Values:
     if combination["broker"] == "redis":
         values["redis"] = {"address": "redis:6379", "databaseIndex": 0, "passwordFromEnv": ""}
     return values
-
-
-def has_beat(combination: dict[str, str]) -> bool:
-    return combination["scheduled_replay"] == "yes"
 
 
 def without_beat(combination: dict[str, str]) -> Values:
@@ -360,8 +357,9 @@ def test_workers_run_the_readme_commands(baked: BakedProject) -> None:
 
 def test_probes_read_the_health_files(baked: BakedProject) -> None:
     probe = ["python", "-m", f"{package_name(baked.path)}.health"]
+    manifests = render(baked, EXISTING_SECRET)
     for component in (WORKER, DLQ_WORKER):
-        worker = container(only(render(baked, EXISTING_SECRET), "Deployment", component))
+        worker = container(only(manifests, "Deployment", component))
         assert worker["livenessProbe"]["exec"]["command"] == [*probe, "liveness"]
         assert worker["readinessProbe"]["exec"]["command"] == [*probe, "readiness"]
         assert worker["startupProbe"]["exec"]["command"] == [*probe, "readiness"]
@@ -369,8 +367,9 @@ def test_probes_read_the_health_files(baked: BakedProject) -> None:
 
 def test_pods_meet_the_restricted_security_standard(baked: BakedProject) -> None:
     beat = [BEAT] if has_beat(baked.combination) else []
+    manifests = render(baked, EXISTING_SECRET)
     for component in (WORKER, DLQ_WORKER, *beat):
-        deployment = only(render(baked, EXISTING_SECRET), "Deployment", component)
+        deployment = only(manifests, "Deployment", component)
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}

@@ -22,6 +22,7 @@ from .deployment import (
     BEAT,
     DLQ_WORKER,
     WORKER,
+    has_beat,
     package_name,
     readme_beat_command,
     readme_commands,
@@ -90,11 +91,22 @@ def seconds(duration: str) -> int:
     return hours * 3600 + minutes * 60 + secs
 
 
+def assert_read_only_after_healthy_dependencies(running: dict[str, Any], name: str) -> None:
+    """As in the chart: a read-only root with /tmp writable; and `name` starts only once every
+    service it depends on passes its health check."""
+    service = running[name]
+    assert service["read_only"] is True
+    assert service["tmpfs"] == ["/tmp"]
+    for dependency, condition in service["depends_on"].items():
+        assert condition == {"condition": "service_healthy"}
+        assert running[dependency]["healthcheck"]["test"]
+
+
 def test_compose_runs_the_broker_redis_and_both_workers(baked: BakedProject) -> None:
     running = services(baked)
     brokers = {"rabbitmq"} if baked.combination["broker"] == "rabbitmq" else set()
     # Beat only when something runs on a schedule.
-    beat = {BEAT} if baked.combination["scheduled_replay"] == "yes" else set()
+    beat = {BEAT} if has_beat(baked.combination) else set()
     assert set(running) == brokers | beat | {"redis", WORKER, DLQ_WORKER, "flower"}
     assert running["flower"]["profiles"] == ["flower"]
     assert "profiles" not in running[WORKER]
@@ -112,7 +124,7 @@ def test_beat_runs_the_readme_command_once_without_the_workers_health_check(
 ) -> None:
     running = services(baked)
     command = readme_beat_command(baked.path)
-    assert (command is not None) is (baked.combination["scheduled_replay"] == "yes")
+    assert (command is not None) is has_beat(baked.combination)
     if command is None:
         return
     beat = running[BEAT]
@@ -122,11 +134,7 @@ def test_beat_runs_the_readme_command_once_without_the_workers_health_check(
     assert "scale" not in beat
     # Beat keeps no heartbeat file: the workers' liveness check would always fail it.
     assert beat["healthcheck"] in ({"disable": True}, {"test": ["NONE"]})
-    assert beat["read_only"] is True
-    assert beat["tmpfs"] == ["/tmp"]
-    for dependency, condition in beat["depends_on"].items():
-        assert condition == {"condition": "service_healthy"}
-        assert running[dependency]["healthcheck"]["test"]
+    assert_read_only_after_healthy_dependencies(running, BEAT)
 
 
 def test_workers_are_health_checked_and_wait_for_healthy_dependencies(
@@ -137,12 +145,7 @@ def test_workers_are_health_checked_and_wait_for_healthy_dependencies(
     for worker in (WORKER, DLQ_WORKER):
         service = running[worker]
         assert service["healthcheck"]["test"] == liveness
-        for dependency, condition in service["depends_on"].items():
-            assert condition == {"condition": "service_healthy"}
-            assert running[dependency]["healthcheck"]["test"]
-        # As in the chart: a read-only root, with /tmp (the health files) writable.
-        assert service["read_only"] is True
-        assert service["tmpfs"] == ["/tmp"]
+        assert_read_only_after_healthy_dependencies(running, worker)
 
 
 def test_workers_reach_the_services_compose_starts(baked: BakedProject) -> None:

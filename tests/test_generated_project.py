@@ -3,6 +3,7 @@
 import pytest
 
 from .brokers import broker_environment
+from .deployment import package_name
 from .options import combination_id
 from .projects import GeneratedProject
 
@@ -45,6 +46,5 @@ def test_own_chaos_tests_pass_against_its_broker(
 
 
 def test_cli_runs_as_a_module(generated: GeneratedProject) -> None:
-    package = generated.path.name.replace("-", "_")
-    output = generated.check("python", "-m", package, "topology", "show")
+    output = generated.check("python", "-m", package_name(generated.path), "topology", "show")
     assert output.startswith("default:")

@@ -71,3 +71,42 @@ setting.
 {{- define "celery-worker.shutdownGrace" -}}
 {{- add (int .Values.config.CELERY_TASK_TIME_LIMIT) 30 }}
 {{- end }}
+
+{{/*
+A pod template's metadata for one component, given (list $ "component"): checksums of the
+ConfigMap and the chart's Secret, so that a changed setting restarts the pods; podAnnotations;
+the chart's labels with the component; podLabels.
+*/}}
+{{- define "celery-worker.podMetadata" -}}
+{{- $root := index . 0 -}}
+annotations:
+  checksum/config: {{ include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum }}
+  {{- if not $root.Values.secret.existingSecret }}
+  checksum/secret: {{ include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum }}
+  {{- end }}
+  {{- with $root.Values.podAnnotations }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+labels:
+  {{- include "celery-worker.labels" $root | nindent 2 }}
+  app.kubernetes.io/component: {{ index . 1 }}
+  {{- with $root.Values.podLabels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
+{{/* Where a pod may run: nodeSelector, affinity and tolerations, each only when set. */}}
+{{- define "celery-worker.podPlacement" -}}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}

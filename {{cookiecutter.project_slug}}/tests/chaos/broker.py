@@ -28,7 +28,7 @@ import pytest
 from {{ cookiecutter.package_name }}.settings import get_settings
 {%- endif %}
 
-from ..integration.relay import DEFAULT_PORTS
+from ..integration.relay import DEFAULT_PORTS{% if cookiecutter.broker == "redis" %}, free_port{% endif %}
 from ..integration.workers import wait_for
 
 START_WITHIN = 60.0
@@ -86,9 +86,7 @@ class RestartableBroker:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -18,8 +18,6 @@ import pytest
 from kombu import Connection
 
 from {{ cookiecutter.package_name }}.celery_app import app
-from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore, connect_store
-from {{ cookiecutter.package_name }}.settings import get_settings
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE
 
 from ..integration.workers import WorkerProcess, spawn_worker
@@ -146,8 +144,3 @@ class Publisher:
 def publisher(chaos_broker: RestartableBroker, the_ledger: Ledger) -> Iterator[Publisher]:
     with app.connection_for_write(chaos_broker.url) as connection:
         yield Publisher(connection, the_ledger)
-
-
-@pytest.fixture(scope="session")
-def store() -> RedisDeadLetterStore:
-    return connect_store(get_settings())

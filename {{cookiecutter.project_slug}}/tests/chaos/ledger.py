@@ -11,13 +11,12 @@ import signal
 import time
 from typing import Literal
 
-import redis
 from celery import Task
 
 from {{ cookiecutter.package_name }}.celery_app import app
+from {{ cookiecutter.package_name }}.deadletter.store import connected_store
 from {{ cookiecutter.package_name }}.idempotency import idempotency_keys
 from {{ cookiecutter.package_name }}.retry import TRANSIENT
-from {{ cookiecutter.package_name }}.settings import get_settings
 from {{ cookiecutter.package_name }}.tasks.base import DLQTask
 
 MODULE = __name__
@@ -33,9 +32,7 @@ class Ledger:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.client = redis.Redis.from_url(
-            get_settings().dead_letter_redis_url.get_secret_value(), decode_responses=True
-        )
+        self.client = connected_store().client
 
     def key(self, field: str) -> str:
         return f"chaos:{self.name}:{field}"

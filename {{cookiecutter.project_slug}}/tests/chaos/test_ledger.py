@@ -99,13 +99,9 @@ def test_every_task_ends_exactly_once_through_kills_and_a_broker_restart(
 
     def outcomes() -> dict[str, str]:
         effects = the_ledger.counts("effects")
-        found: dict[str, str] = {}
-        for entry_id, _, _ in plan:
-            record = store.get(entry_id)
-            if record is not None:
-                found[entry_id] = record.reason
-            elif entry_id in effects:
-                found[entry_id] = "applied"
+        found = {entry_id: "applied" for entry_id in effects}
+        records = store.load([entry_id for entry_id, _, _ in plan])
+        found.update({record.id: record.reason for record in records})
         return found
 
     wait_for(lambda: len(outcomes()) == len(plan), within=SETTLES_WITHIN, what="every entry ended")

@@ -13,7 +13,6 @@ from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
 
 from {{ cookiecutter.package_name }}.celery_app import app
-from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore, connect_store
 from {{ cookiecutter.package_name }}.settings import get_settings
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE
 
@@ -116,9 +115,3 @@ def dead_letter_worker(
     )
     with running(dead_letter_worker):
         yield dead_letter_worker
-
-
-@pytest.fixture(scope="session")
-def store() -> RedisDeadLetterStore:
-    """The dead-letter store the workers write to (DEAD_LETTER_REDIS_URL)."""
-    return connect_store(get_settings())

@@ -5,20 +5,18 @@ import os
 import signal
 import time
 
-import redis
 from celery import Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 
 from {{ cookiecutter.package_name }}.celery_app import app
-from {{ cookiecutter.package_name }}.settings import get_settings
+from {{ cookiecutter.package_name }}.deadletter.store import connected_store
 from {{ cookiecutter.package_name }}.tasks.base import DLQTask
 
 MODULE = __name__
 
 
 def count_run(task: Task) -> None:  # type: ignore[type-arg]
-    url = get_settings().dead_letter_redis_url.get_secret_value()
-    redis.Redis.from_url(url).incr(f"test-runs:{task.request.id}")
+    connected_store().client.incr(f"test-runs:{task.request.id}")
 
 
 @app.task(bind=True, base=DLQTask, shared=False)
@@ -45,5 +43,4 @@ def kills_its_worker(self: Task) -> None:  # type: ignore[type-arg]
 
 def runs(task_id: str) -> int:
     """How many times a faulty task started, as counted by the task itself."""
-    url = get_settings().dead_letter_redis_url.get_secret_value()
-    return int(redis.Redis.from_url(url).get(f"test-runs:{task_id}") or 0)
+    return int(connected_store().client.get(f"test-runs:{task_id}") or 0)

@@ -1,20 +1,19 @@
 """The guide's Verification: `celery events --dump` shows the retries, then the failure."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.tasks import sync_to_crm
 
 from .http_stub import HttpStub, Reply
-from .workers import STOP_WITHIN, WorkerProcess, wait_for
+from .workers import STOP_WITHIN, WorkerProcess, celery_command, wait_for
 
 
 def test_events_show_task_retried_then_task_failed(
     worker: WorkerProcess, http_stub: HttpStub, tmp_path: Path
 ) -> None:
     output = tmp_path / "events.log"
-    command = [sys.executable, "-m", "celery", "-A", "{{ cookiecutter.package_name }}", "events", "--dump"]
+    command = celery_command("events", "--dump")
     with output.open("wb") as sink:
         dump = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
     try:

@@ -16,16 +16,14 @@ from {{ cookiecutter.package_name }}.topology import (
     TopologyConflictError,
     declare,
 )
-
-from .workers import WorkerProcess, running, spawn_worker, wait_for
 {%- else %}
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE
+{%- endif %}
 
 from .workers import WorkerProcess, running, spawn_worker, wait_for
-{%- endif %}
 
 
 def test_worker_runs_a_task_end_to_end(worker: WorkerProcess) -> None:

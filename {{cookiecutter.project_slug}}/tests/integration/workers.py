@@ -52,11 +52,6 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def answers_ping(self) -> bool:
-        if self.process.poll() is not None:
-            raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
-        return bool(app.control.ping(destination=[self.nodename], timeout=0.5))
-
     def is_ready(self) -> bool:
         """The worker's own readiness file says so (it needs no broker to answer)."""
         if self.process.poll() is not None:

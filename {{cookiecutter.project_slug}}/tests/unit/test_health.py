@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,14 @@ from {{ cookiecutter.package_name }}.health import (
     main,
     readiness,
 )
-from {{ cookiecutter.package_name }}.settings import Settings, get_settings
+from {{ cookiecutter.package_name }}.settings import Settings
 
 
 @pytest.fixture
-def health_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def health_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HEALTH_DIR", str(tmp_path))
     monkeypatch.setenv("HEALTH_HEARTBEAT_MAX_AGE", "5")
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
+    return tmp_path
 
 
 def beat(directory: Path, seconds_ago: float) -> None:

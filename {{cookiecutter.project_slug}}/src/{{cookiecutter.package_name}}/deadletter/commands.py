@@ -162,8 +162,7 @@ def purge(task: str | None, reason: Reason | None, since: str | None, yes: bool)
         return
     if not yes:
         click.confirm(f"delete {len(ids)} dead letter(s)?", abort=True)
-    deleted = sum(store.delete(task_id) for task_id in ids)
-    click.echo(f"deleted {deleted}")
+    click.echo(f"deleted {store.delete_ids(ids)}")
 
 
 @dlq.command()

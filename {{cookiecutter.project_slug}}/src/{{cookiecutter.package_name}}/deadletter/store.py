@@ -26,6 +26,7 @@ from ..settings import Settings, get_settings
 from .record import REASONS, DeadLetter, Reason, parse_time
 
 PAGE_SIZE = 50
+DELETE_BATCH = 500
 {%- if cookiecutter.broker == "redis" %}
 DELIVERY_COUNT_TTL = 24 * 3600
 {%- endif %}
@@ -56,6 +57,7 @@ class DeadLetterStore(Protocol):
     def page(self, query: Query, offset: int = 0, limit: int = PAGE_SIZE) -> list[DeadLetter]: ...
     def iterate(self, query: Query) -> Iterator[DeadLetter]: ...
     def delete(self, task_id: str) -> bool: ...
+    def delete_ids(self, ids: list[str]) -> int: ...
     def counts(self) -> dict[str, dict[str, int]]: ...
     def claim_replay(self, task_id: str, max_replays: int | None) -> DeadLetter | None: ...
     def release_replay(self, task_id: str) -> None: ...
@@ -114,14 +116,7 @@ class RedisDeadLetterStore:
             offset += len(page)
 
     def delete(self, task_id: str) -> bool:
-        existing = self.get(task_id)
-        if existing is None:
-            return False
-        with self.client.pipeline() as pipe:
-            self.unindex(pipe, existing)
-            pipe.delete(self.key("record", task_id))
-            pipe.execute()
-        return True
+        return self.delete_ids([task_id]) == 1
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Records in all, per reason and per task, from the indexes' sizes."""
@@ -183,9 +178,18 @@ class RedisDeadLetterStore:
         self.delete_ids(surplus)
         return Trimmed(too_old=len(old), over_count=len(surplus))
 
-    def delete_ids(self, ids: list[str]) -> None:
-        for task_id in ids:
-            self.delete(task_id)
+    def delete_ids(self, ids: list[str]) -> int:
+        """Delete the records with these ids, a batch per round trip; returns how many existed."""
+        deleted = 0
+        for start in range(0, len(ids), DELETE_BATCH):
+            records = self.load(ids[start : start + DELETE_BATCH])
+            with self.client.pipeline() as pipe:
+                for record in records:
+                    self.unindex(pipe, record)
+                    pipe.delete(self.key("record", record.id))
+                pipe.execute()
+            deleted += len(records)
+        return deleted
 
     def load(self, ids: list[str]) -> list[DeadLetter]:
         if not ids:
