@@ -1,6 +1,9 @@
-"""The Dockerfile builds a slim, unprivileged image whose PID 1 passes signals to Celery.
+"""The Dockerfile of every combination, read instruction by instruction: its stages, user,
+entrypoint, command and health check agree with the README and the chart.
 
-No Docker engine is needed: the file is read instruction by instruction.
+`test_image.py` builds and runs one combination per broker with a real engine; what that proves
+for the image's contents (no compiler, no pip in the environment, no tests, no `.env`) is not
+repeated here.
 """
 
 import json
@@ -8,8 +11,6 @@ import re
 
 from .deployment import WORKER, package_name, readme_commands
 from .projects import BakedProject
-
-BUILD_TOOLS = re.compile(r"\b(gcc|g\+\+|cc|make|build-essential|[\w.+-]+-dev)\b")
 
 Instruction = tuple[str, str]
 
@@ -47,14 +48,6 @@ def test_image_is_built_in_stages_from_slim_python(baked: BakedProject) -> None:
         "python:${PYTHON_VERSION}-slim AS build",
         "python:${PYTHON_VERSION}-slim AS runtime",
     ]
-
-
-def test_final_stage_has_no_build_tools(baked: BakedProject) -> None:
-    stage = final_stage(baked)
-    installs = " ".join(arguments for keyword, arguments in stage if keyword == "RUN")
-    assert not BUILD_TOOLS.search(installs), installs
-    copies = [arguments for keyword, arguments in stage if keyword == "COPY"]
-    assert copies == ["--from=build /opt/venv /opt/venv"]
 
 
 def test_image_runs_as_an_unprivileged_user(baked: BakedProject) -> None:
