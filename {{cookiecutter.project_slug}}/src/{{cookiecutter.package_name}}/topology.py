@@ -12,6 +12,8 @@ application moves terminal failures to `dead_letter` itself.
 {%- endif %}
 """
 
+from collections.abc import Mapping
+
 {% if cookiecutter.broker == "rabbitmq" -%}
 from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Exchange, Queue
@@ -23,9 +25,20 @@ from kombu import Exchange, Queue
 
 WORK_QUEUE = "default"
 DEAD_LETTER_QUEUE = "dead_letter"
+# RabbitMQ's native delayed delivery puts the delay's bits before the routing key: "1.0.1.default".
+DELAY_BITS = frozenset("01")
 
 TASK_EXCHANGE = Exchange("tasks", type="topic", durable=True)
 DEAD_LETTER_EXCHANGE = Exchange("dlx", type="direct", durable=True)
+
+
+def queue_name(delivery_info: Mapping[str, object] | None, task_queue: str | None = None) -> str:
+    """The queue a message came from: its routing key without a delayed-delivery prefix, else
+    the task's own queue, else the work queue."""
+    parts = str((delivery_info or {}).get("routing_key") or "").split(".")
+    while len(parts) > 1 and parts[0] in DELAY_BITS:
+        parts.pop(0)
+    return ".".join(parts) or task_queue or WORK_QUEUE
 {%- if cookiecutter.broker == "rabbitmq" %}
 
 
@@ -82,6 +95,7 @@ def declare(connection: Connection, queues: tuple[Queue, ...]) -> None:
                 "at another vhost."
             ) from None
 {%- else %}
+
 
 TASK_QUEUES = (
     Queue(WORK_QUEUE, TASK_EXCHANGE, routing_key=WORK_QUEUE),

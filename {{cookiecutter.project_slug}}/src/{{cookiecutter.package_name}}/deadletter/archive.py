@@ -12,6 +12,7 @@ from typing import Any
 from kombu.exceptions import ContentDisallowed, DecodeError
 from kombu.message import Message
 
+from ..metrics.dead_letters import count_dead_letter
 from .record import DeadLetter, Reason, failure_record, now
 from .replay import REPLAYS_HEADER
 from .store import DeadLetterStore
@@ -80,15 +81,23 @@ def archive(message: Message, store: DeadLetterStore, registered: Container[str]
     message failed before the record's latest replay (a dead-letter worker that fell behind must
     not mark a replay that is under way as dead again).
 
+    A record is counted in the metrics when it becomes dead here: not when the store already held
+    it as dead (the failing task recorded it first).
+
     Raises whatever the store raises, leaving the message to be archived again later.
     """
     if is_record_message(message.headers):
-        return store.save(DeadLetter.from_dict(message.decode()))
-    record = record_from_task_message(message, registered)
-    existing = store.get(record.id)
-    if existing is not None and (
-        existing.status == "dead"
-        or int((message.headers or {}).get(REPLAYS_HEADER) or 0) < existing.replays
-    ):
-        return existing
-    return store.save(record)
+        record = DeadLetter.from_dict(message.decode())
+        existing = store.get(record.id)
+    else:
+        record = record_from_task_message(message, registered)
+        existing = store.get(record.id)
+        if existing is not None and (
+            existing.status == "dead"
+            or int((message.headers or {}).get(REPLAYS_HEADER) or 0) < existing.replays
+        ):
+            return existing
+    saved = store.save(record)
+    if existing is None or existing.status != "dead":
+        count_dead_letter(saved)
+    return saved

@@ -13,7 +13,7 @@ from typing import Protocol
 import redis
 from kombu.exceptions import OperationalError
 
-from ..metrics import TASKS_DEAD_LETTERED
+from ..metrics.dead_letters import count_dead_letter, count_store_write_failure
 from .record import DeadLetter
 from .store import connected_store
 from .transport import publish_record
@@ -52,6 +52,7 @@ def hand_off(dead_letter: DeadLetter) -> None:
             error,
             dead_letter.id,
         )
+        count_store_write_failure()
         try:
             publish_record(dead_letter)
         except (OperationalError, OSError):
@@ -61,7 +62,8 @@ def hand_off(dead_letter: DeadLetter) -> None:
                 json.dumps(dead_letter.to_dict(), default=str),
             )
             raise
-    TASKS_DEAD_LETTERED.labels(task=dead_letter.task, reason=dead_letter.reason).inc()
+    else:
+        count_dead_letter(dead_letter)
     logger.error(
         "dead-lettered task %s (%s): %s", dead_letter.id, dead_letter.task, dead_letter.reason
     )

@@ -1,0 +1,105 @@
+"""A worker serves every pool process's metrics from its main process on METRICS_PORT."""
+
+import re
+import socket
+from pathlib import Path
+
+from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
+
+from .metrics_endpoint import metrics_directories, scrape, sole_consumer, value, value_files
+from .workers import WorkerProcess, running, spawn_worker, wait_for
+
+SERVING_PORT = 19210
+TAKEN_PORT = 19211
+RECYCLING_PORT = 19212
+PING = {"name": ping.name, "queue_name": "default"}
+
+
+def test_metrics_sum_every_pool_process(
+    worker: WorkerProcess, worker_logs: Path, tmp_path: Path
+) -> None:
+    sent = 40
+    metrics_worker = spawn_worker(
+        worker_logs,
+        "--concurrency=2",
+        env={"METRICS_PORT": str(SERVING_PORT), "TMPDIR": str(tmp_path)},
+    )
+    with running(metrics_worker), sole_consumer(worker):
+        for _ in range(sent):
+            ping.delay()
+        wait_for(
+            lambda: value(SERVING_PORT, "celery_task_succeeded_total", PING) == sent,
+            within=60,
+            what=f"{sent} pings counted as succeeded",
+        )
+        samples = scrape(SERVING_PORT)
+        files = value_files(tmp_path)
+    assert {
+        name: samples[(name, frozenset(PING.items()))]
+        for name in (
+            "celery_task_received_total",
+            "celery_task_started_total",
+            "celery_task_succeeded_total",
+            "celery_task_runtime_count",
+            "celery_task_queue_wait_time_count",
+        )
+    } == dict.fromkeys(
+        (
+            "celery_task_received_total",
+            "celery_task_started_total",
+            "celery_task_succeeded_total",
+            "celery_task_runtime_count",
+            "celery_task_queue_wait_time_count",
+        ),
+        sent,
+    )
+    pool_processes = set(re.findall(r"ForkPoolWorker-\d+", metrics_worker.log()))
+    assert len(pool_processes) == 2, "both pool processes ran pings"
+    counter_files = [path.name for path in files if path.name.startswith("counter_")]
+    assert len(counter_files) == 3, f"main process and two pool processes: {counter_files}"
+
+
+def test_worker_stops_when_its_metrics_port_is_taken(worker_logs: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", TAKEN_PORT))  # noqa: S104 (the worker binds every interface)
+        taken.listen()
+        refused = spawn_worker(worker_logs, env={"METRICS_PORT": str(TAKEN_PORT)})
+        exit_code = refused.process.wait(timeout=60)
+    assert exit_code != 0
+    assert f"METRICS_PORT {TAKEN_PORT} is not available" in refused.log()
+
+
+def test_metrics_port_zero_serves_nothing(worker_logs: Path, tmp_path: Path) -> None:
+    with running(
+        spawn_worker(worker_logs, env={"METRICS_PORT": "0", "TMPDIR": str(tmp_path)})
+    ) as quiet:
+        assert "serving metrics" not in quiet.log()
+        assert not metrics_directories(tmp_path)
+
+
+def test_recycled_pool_processes_keep_counters_exact_and_the_directory_small(
+    worker: WorkerProcess, worker_logs: Path, tmp_path: Path
+) -> None:
+    tasks = 200
+    recycling = spawn_worker(
+        worker_logs,
+        "--concurrency=2",
+        "--max-tasks-per-child=1",
+        env={"METRICS_PORT": str(RECYCLING_PORT), "TMPDIR": str(tmp_path)},
+    )
+    with running(recycling), sole_consumer(worker):
+        for _ in range(tasks):
+            ping.delay()
+        wait_for(
+            lambda: value(RECYCLING_PORT, "celery_task_succeeded_total", PING) == tasks,
+            within=180,
+            what=f"{tasks} pings counted as succeeded",
+        )
+        samples = scrape(RECYCLING_PORT)
+        files = value_files(tmp_path)
+    print(f"\nmetrics: {len(files)} value files after {tasks} tasks, one pool process each")
+    for name in ("celery_task_started_total", "celery_task_runtime_count"):
+        assert samples[(name, frozenset(PING.items()))] == tasks, name
+    # Main process (counter), two live pool processes (counter, histogram), merged (two),
+    # and at most two exited processes not yet merged.
+    assert len(files) <= 9, [path.name for path in files]
