@@ -2,9 +2,11 @@
 
 Rendering and linting run Helm's own code (helm-python-sdk), offline. Every rendered manifest is
 validated strictly against the Kubernetes 1.30 schemas; KEDA's ScaledObject and the Prometheus
-operator's ServiceMonitor are custom resources, checked against the fields their projects document.
+operator's ServiceMonitor and PrometheusRule are custom resources, checked against the fields their
+projects document.
 """
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -65,7 +67,14 @@ def without_beat(combination: dict[str, str]) -> Values:
 
 
 EXISTING_SECRET: Values = {"secret": {"existingSecret": "orders-connections"}}
-MONITORED: Values = {"metrics": {"enabled": True, "serviceMonitor": {"enabled": True}}}
+MONITORED: Values = {
+    "metrics": {
+        "enabled": True,
+        "serviceMonitor": {"enabled": True},
+        "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
+        "grafanaDashboard": {"enabled": True, "annotations": {"grafana_folder": "Workers"}},
+    }
+}
 # Every value of a real production release at once.
 EVERYTHING: Values = {
     **MONITORED,
@@ -247,6 +256,25 @@ SERVICE_MONITOR_SCHEMA: dict[str, Any] = {
                             "interval": {"type": "string", "pattern": "^([0-9]+(ms|s|m|h))+$"},
                             "scrapeTimeout": {"type": "string"},
                             "scheme": {"enum": ["http", "https"]},
+                            "relabelings": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "sourceLabels": {
+                                            "type": "array",
+                                            "items": {"type": "string"},
+                                        },
+                                        "separator": {"type": "string"},
+                                        "targetLabel": {"type": "string"},
+                                        "regex": {"type": "string"},
+                                        "modulus": {"type": "integer"},
+                                        "replacement": {"type": "string"},
+                                        "action": {"type": "string"},
+                                    },
+                                },
+                            },
                         },
                     },
                 },
@@ -259,9 +287,75 @@ SERVICE_MONITOR_SCHEMA: dict[str, Any] = {
     },
 }
 
+# The fields prometheus-operator documents for a PrometheusRule (monitoring.coreos.com/v1), which
+# are Prometheus' own rule-file fields under `spec`.
+PROMETHEUS_RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "spec": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["groups"],
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name", "rules"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1},
+                            "interval": {"type": "string"},
+                            "query_offset": {"type": "string"},
+                            "limit": {"type": "integer"},
+                            "partial_response_strategy": {"type": "string"},
+                            "labels": {
+                                "type": "object",
+                                "additionalProperties": {"type": "string"},
+                            },
+                            "rules": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "required": ["expr"],
+                                    "oneOf": [{"required": ["alert"]}, {"required": ["record"]}],
+                                    "properties": {
+                                        "alert": {"type": "string"},
+                                        "record": {"type": "string"},
+                                        "expr": {"type": "string", "minLength": 1},
+                                        "for": {
+                                            "type": "string",
+                                            "pattern": "^([0-9]+(ms|s|m|h))+$",
+                                        },
+                                        "keep_firing_for": {"type": "string"},
+                                        "labels": {
+                                            "type": "object",
+                                            "additionalProperties": {"type": "string"},
+                                        },
+                                        "annotations": {
+                                            "type": "object",
+                                            "additionalProperties": {"type": "string"},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                }
+            },
+        },
+    },
+}
+
 CUSTOM_RESOURCE_SCHEMAS = {
     "ScaledObject": SCALED_OBJECT_SCHEMA,
     "ServiceMonitor": SERVICE_MONITOR_SCHEMA,
+    "PrometheusRule": PROMETHEUS_RULE_SCHEMA,
 }
 
 
@@ -286,13 +380,19 @@ def kinds(manifests: list[Manifest]) -> list[str]:
     return sorted(manifest["kind"] for manifest in manifests)
 
 
+# `only`'s component for objects of the whole release, which have no component label.
+SETTINGS = ""
+
+
 def only(manifests: list[Manifest], kind: str, component: str | None = None) -> Manifest:
-    """The one manifest of `kind` (of `component`, by its app.kubernetes.io/component label)."""
+    """The one manifest of `kind` (of `component`, by its app.kubernetes.io/component label;
+    SETTINGS: the one without)."""
     (found,) = (
         manifest
         for manifest in manifests
         if manifest["kind"] == kind
-        and component in (None, manifest["metadata"]["labels"].get("app.kubernetes.io/component"))
+        and component
+        in (None, manifest["metadata"]["labels"].get("app.kubernetes.io/component", SETTINGS))
     )
     return found
 
@@ -332,8 +432,14 @@ BASICS = ["ConfigMap", "Deployment", "Deployment", "PodDisruptionBudget", "PodDi
         ("existing-secret", ["ServiceAccount"]),
         ("own-secret", ["Secret", "ServiceAccount"]),
         ("autoscaled", ["ScaledObject", "ServiceAccount"]),
-        ("monitored", ["Service", "ServiceAccount", "ServiceMonitor"]),
-        ("everything", ["ScaledObject", "Secret", "Service", "ServiceMonitor"]),
+        (
+            "monitored",
+            ["ConfigMap", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"],
+        ),
+        (
+            "everything",
+            ["ConfigMap", "PrometheusRule", "ScaledObject", "Secret", "Service", "ServiceMonitor"],
+        ),
         ("without-beat", ["ServiceAccount"]),
     ],
 )
@@ -428,7 +534,8 @@ def test_grace_period_follows_the_time_limit_as_the_service_derives_it(
         ({**EXISTING_SECRET, **EVERYTHING}, 900),
     ):
         manifests = render(baked, values)
-        assert only(manifests, "ConfigMap")["data"]["CELERY_TASK_TIME_LIMIT"] == str(time_limit)
+        settings = only(manifests, "ConfigMap", SETTINGS)
+        assert settings["data"]["CELERY_TASK_TIME_LIMIT"] == str(time_limit)
         for component in (WORKER, DLQ_WORKER):
             pod = only(manifests, "Deployment", component)["spec"]["template"]["spec"]
             assert pod["terminationGracePeriodSeconds"] == shutdown_grace(baked.path, time_limit)
@@ -480,6 +587,12 @@ def test_config_changes_roll_the_workers(baked: BakedProject) -> None:
         ({"config": {"celery_task_time_limit": "600"}}, "invalid propertyName"),
         ({"config": {"HEALTH_DIR": "/var/health"}}, "does not match pattern '^/tmp/'"),
         ({"autoscaling": {"enabled": "yes"}}, "got string, want boolean"),
+        # One value for the served port and the pod's: metrics.port.
+        ({"config": {"METRICS_PORT": "9100"}}, "at '/config/METRICS_PORT': 'not' failed"),
+        (
+            {"metrics": {"prometheusRule": {"enabled": True, "label": {}}}},
+            "additional properties 'label' not allowed",
+        ),
     ],
 )
 def test_schema_refuses_bad_values(baked: BakedProject, values: Values, refusal: str) -> None:
@@ -490,3 +603,63 @@ def test_schema_refuses_bad_values(baked: BakedProject, values: Values, refusal:
 def test_chart_has_no_default_credentials(baked: BakedProject) -> None:
     with pytest.raises(helm_python.HelmRenderError, match="the chart has no default credentials"):
         render(baked, {})
+
+
+def chart_file(project: BakedProject, name: str) -> str:
+    return (chart_dir(project) / "files" / name).read_text()
+
+
+def test_prometheus_rule_is_the_repositorys_rules_file(baked: BakedProject) -> None:
+    manifests = render(baked, VALUE_SETS["monitored"](baked.combination))
+    rule = only(manifests, "PrometheusRule")
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert rule["spec"] == yaml.safe_load(chart_file(baked, "prometheus-rules.yaml"))
+    # Helm left the alerts' own templates for Prometheus to expand.
+    descriptions = [
+        r["annotations"]["description"] for g in rule["spec"]["groups"] for r in g["rules"]
+    ]
+    assert any("{{ $labels.name }}" in description for description in descriptions)
+
+
+def test_dashboard_config_map_is_the_repositorys_dashboard(baked: BakedProject) -> None:
+    manifests = render(baked, VALUE_SETS["monitored"](baked.combination))
+    config_map = only(manifests, "ConfigMap", "dashboard")
+    # What Grafana's dashboard sidecar looks for.
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["metadata"]["annotations"] == {"grafana_folder": "Workers"}
+    (text,) = config_map["data"].values()
+    assert json.loads(text) == json.loads(chart_file(baked, "grafana-dashboard.json"))
+
+
+@pytest.mark.parametrize("part", ["prometheusRule", "grafanaDashboard"])
+def test_rules_and_dashboard_need_the_workers_metrics(baked: BakedProject, part: str) -> None:
+    with pytest.raises(helm_python.HelmRenderError, match=f"metrics.{part}.enabled needs"):
+        render(baked, {**EXISTING_SECRET, "metrics": {"enabled": False, part: {"enabled": True}}})
+
+
+def test_scrape_targets_carry_the_label_the_rules_select(baked: BakedProject) -> None:
+    manifests = render(baked, VALUE_SETS["monitored"](baked.combination))
+    (endpoint,) = only(manifests, "ServiceMonitor")["spec"]["endpoints"]
+    relabelings = {relabeling["targetLabel"]: relabeling for relabeling in endpoint["relabelings"]}
+    service = baked.path.name
+    assert relabelings["celery_service"]["replacement"] == service
+    assert f'celery_service="{service}"' in chart_file(baked, "prometheus-rules.yaml")
+    component = "__meta_kubernetes_pod_label_app_kubernetes_io_component"
+    assert relabelings["component"]["sourceLabels"] == [component]
+
+
+def test_workers_serve_metrics_on_the_port_their_pods_open(baked: BakedProject) -> None:
+    values = yaml.safe_load((chart_dir(baked) / "values.yaml").read_text())
+    assert values["metrics"]["port"] == setting_default(baked.path, "metrics_port")
+    moved = {**EXISTING_SECRET, "metrics": {"port": 9900}}
+    disabled = {**EXISTING_SECRET, "metrics": {"enabled": False}}
+    for settings, port in ((EXISTING_SECRET, 9808), (moved, 9900), (disabled, 0)):
+        manifests = render(baked, settings)
+        for component in (WORKER, DLQ_WORKER):
+            worker = container(only(manifests, "Deployment", component))
+            environment = {variable["name"]: variable["value"] for variable in worker["env"]}
+            assert environment["METRICS_PORT"] == str(port)
+            expected = [{"name": "metrics", "containerPort": port}] if port else None
+            assert worker.get("ports") == expected
+    service = only(render(baked, moved), "Service", "metrics")
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": 9900, "targetPort": "metrics"}]

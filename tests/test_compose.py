@@ -1,5 +1,6 @@
 """compose.yaml is valid for each broker, runs both workers (and beat, with scheduled replay) as
-the README does, and has no default credentials.
+the README does, and has no default credentials. Its `observability` profile runs Prometheus and
+Grafana with the chart's alert rules and dashboard.
 
 `docker-compose config` (Debian's docker-compose, which scripts/test installs) validates and
 resolves the file without a Docker engine. A compose.yaml is the same for every Python version,
@@ -26,6 +27,7 @@ from .deployment import (
     package_name,
     readme_beat_command,
     readme_commands,
+    setting_default,
     settings_constant,
     shutdown_grace,
 )
@@ -34,12 +36,27 @@ from .projects import BakedProject
 DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
+# The observability profile's services and the images they pin.
+OBSERVABILITY = {"prometheus": "prom/prometheus", "grafana": "grafana/grafana"}
+
+
 def docker_compose() -> str:
     executable = shutil.which("docker-compose")
     if executable is None:
         pytest.fail(
             "docker-compose is needed to validate compose.yaml: scripts/test installs it when "
             "run as root; otherwise run `sudo apt-get install docker-compose`",
+            pytrace=False,
+        )
+    return executable
+
+
+def promtool() -> str:
+    executable = shutil.which("promtool")
+    if executable is None:
+        pytest.fail(
+            "promtool is needed to check compose's Prometheus config: scripts/test installs it "
+            "when run as root; otherwise run `sudo apt-get install prometheus`",
             pytrace=False,
         )
     return executable
@@ -107,8 +124,11 @@ def test_compose_runs_the_broker_redis_and_both_workers(baked: BakedProject) -> 
     brokers = {"rabbitmq"} if baked.combination["broker"] == "rabbitmq" else set()
     # Beat only when something runs on a schedule.
     beat = {BEAT} if has_beat(baked.combination) else set()
-    assert set(running) == brokers | beat | {"redis", WORKER, DLQ_WORKER, "flower"}
+    observability = set(OBSERVABILITY)
+    assert set(running) == brokers | beat | observability | {"redis", WORKER, DLQ_WORKER, "flower"}
     assert running["flower"]["profiles"] == ["flower"]
+    for name in observability:
+        assert running[name]["profiles"] == ["observability"]
     assert "profiles" not in running[WORKER]
     assert "profiles" not in running[DLQ_WORKER]
 
@@ -187,3 +207,77 @@ def test_compose_has_no_default_credentials(baked: BakedProject) -> None:
         result = resolve(compose, example_env(baked, **{name: None}))
         assert result.returncode != 0
         assert f"set {name} in .env" in result.stderr
+
+
+def bind_mounts(project: BakedProject, service: str) -> dict[str, Path]:
+    """Each file `service` mounts from the project, by where it appears in the container."""
+    compose = yaml.safe_load((project.path / "compose.yaml").read_text())
+    mounts = {}
+    for volume in compose["services"][service]["volumes"]:
+        source, target, *_ = volume.split(":")
+        if source.startswith("./"):
+            mounts[target] = project.path / source
+    return mounts
+
+
+def test_observability_profile_runs_pinned_images_on_localhost_only(baked: BakedProject) -> None:
+    running = services(baked)
+    for name, repository in OBSERVABILITY.items():
+        image, tag = running[name]["image"].split(":")
+        assert image == repository
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name} is not pinned to a version: {tag}"
+        assert running[name]["ports"]
+        assert all(port.startswith("127.0.0.1:") for port in running[name]["ports"])
+
+
+def test_prometheus_scrapes_both_workers_and_loads_the_charts_rules(
+    baked: BakedProject, tmp_path: Path
+) -> None:
+    mounts = bind_mounts(baked, "prometheus")
+    config_file = mounts["/etc/prometheus/prometheus.yml"]
+    config = yaml.safe_load(config_file.read_text())
+    # The same rules file as the chart's PrometheusRule.
+    (rules_path,) = config["rule_files"]
+    assert mounts[rules_path] == baked.path / "chart" / "files" / "prometheus-rules.yaml"
+    (job,) = config["scrape_configs"]
+    (discovery,) = job["dns_sd_configs"]
+    assert set(discovery["names"]) == {WORKER, DLQ_WORKER}
+    assert discovery["port"] == setting_default(baked.path, "metrics_port")
+    # The label every alert rule selects the service by.
+    labels = {relabel["target_label"]: relabel for relabel in job["relabel_configs"]}
+    service = baked.path.name
+    assert labels["celery_service"]["replacement"] == service
+    assert f'celery_service="{service}"' in mounts[rules_path].read_text()
+    # promtool checks the config with the rules file where the container finds it.
+    checked = tmp_path / "prometheus.yml"
+    checked.write_text(config_file.read_text().replace(rules_path, str(mounts[rules_path])))
+    result = subprocess.run(
+        [promtool(), "check", "config", str(checked)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_grafana_shows_the_charts_dashboard_from_compose_prometheus(baked: BakedProject) -> None:
+    mounts = bind_mounts(baked, "grafana")
+    dashboards = [path for target, path in mounts.items() if target.endswith(".json")]
+    assert dashboards == [baked.path / "chart" / "files" / "grafana-dashboard.json"]
+    (dashboard_target,) = (target for target in mounts if target.endswith(".json"))
+    (providers,) = (
+        path for target, path in mounts.items() if "/provisioning/dashboards/" in target
+    )
+    (provider,) = yaml.safe_load(providers.read_text())["providers"]
+    assert Path(dashboard_target).parent == Path(provider["options"]["path"])
+    (sources,) = (path for target, path in mounts.items() if "/provisioning/datasources/" in target)
+    (source,) = yaml.safe_load(sources.read_text())["datasources"]
+    assert source["type"] == "prometheus"
+    assert urlsplit(source["url"]).hostname == "prometheus"
+    environment = services(baked)["grafana"]["environment"]
+    assert environment["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"] == dashboard_target
+    # No login, and so no default admin password: anonymous viewers only.
+    assert environment["GF_AUTH_DISABLE_LOGIN_FORM"] == "true"
+    assert environment["GF_AUTH_BASIC_ENABLED"] == "false"
+    assert environment["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"

@@ -110,3 +110,9 @@ tolerations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/* The port every worker serves /metrics on (METRICS_PORT): metrics.port, or 0 (no server)
+while metrics are disabled. */}}
+{{- define "celery-worker.metricsPort" -}}
+{{- if .Values.metrics.enabled }}{{ .Values.metrics.port }}{{ else }}0{{ end }}
+{{- end }}
