@@ -6,6 +6,7 @@ the source of truth for defaults.
 """
 
 import ast
+import re
 import shlex
 from pathlib import Path
 
@@ -24,13 +25,19 @@ def package_name(project: Path) -> str:
     return package
 
 
+def without_assignments(line: str) -> str:
+    """A shell command line without the `NAME=value` environment it may start with: the README
+    gives a second worker on one host its own METRICS_PORT that way."""
+    return re.sub(r"^(?:[A-Z_][A-Z0-9_]*=\S*\s+)+", "", line.strip())
+
+
 def readme_commands(project: Path) -> dict[str, list[str]]:
     """The main and dead-letter worker commands, as the README tells people to run them."""
     prefix = f"celery -A {package_name(project)} worker"
     lines = {
-        line.strip()
-        for line in (project / "README.md").read_text().splitlines()
-        if line.strip().startswith(prefix)
+        command
+        for command in map(without_assignments, (project / "README.md").read_text().splitlines())
+        if command.startswith(prefix)
     }
     commands = {DLQ_WORKER if "--queues=" in line else WORKER: shlex.split(line) for line in lines}
     assert len(lines) == len(commands) == 2, f"expected one command per worker, found {lines}"

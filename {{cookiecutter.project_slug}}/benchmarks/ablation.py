@@ -31,7 +31,9 @@ COMMON = {
     "enable_utc",
     "timezone",
     "include",
+{%- if cookiecutter.scheduled_replay == "yes" %}
     "beat_schedule",
+{%- endif %}
 }
 
 

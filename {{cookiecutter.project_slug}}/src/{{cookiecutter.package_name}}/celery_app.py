@@ -17,6 +17,8 @@ from .deadletter.scheduled import beat_schedule
 from .deadletter.signals import record_rejection
 {%- endif %}
 from .heartbeat import install_health_checks
+from .logs import install_log_format
+from .metrics.server import install_metrics
 from .settings import Settings, get_settings
 from .startup import prepare_worker
 
@@ -120,6 +122,8 @@ def create_app(settings: Settings) -> Celery:
     app = Celery(__package__)
     app.conf.update(build_config(settings))
     install_health_checks(app, settings.health_dir)
+    install_metrics(app)
+    install_log_format(app, settings.log_format)
     app.steps["worker"].add(Retention)
     return app
 

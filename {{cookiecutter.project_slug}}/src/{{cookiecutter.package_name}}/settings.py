@@ -7,7 +7,7 @@ A value that can't work stops start-up with `SettingsError`, naming the variable
 import os
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -22,6 +22,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Seconds = Annotated[int, Field(gt=0)]
 RetryBudget = Annotated[int, Field(ge=0, le=50)]
+# json: one JSON object per line, for a log store; text: Celery's usual lines, for a shell.
+LogFormat = Literal["text", "json"]
 
 MAX_TASK_TIME_LIMIT = 1500
 # After its running task ends, a stopping worker needs a moment to hand back the messages it holds.
@@ -122,6 +124,7 @@ class Settings(BaseSettings):
     log_redact_keys: Annotated[frozenset[str], NoDecode] = frozenset(
         {"password", "token", "secret", "authorization", "api_key", "card_number", "cvv"}
     )
+    log_format: LogFormat = "text"
 
     profile_api_url: str = "http://localhost:8081"
     crm_api_url: str = "http://localhost:8082"
@@ -131,6 +134,11 @@ class Settings(BaseSettings):
     # Deployment: the files the probes read.
     health_dir: Path = Path("/tmp/{{ cookiecutter.project_slug }}-health")  # noqa: S108
     health_heartbeat_max_age: Annotated[int, Field(ge=2, le=600)] = 20
+
+    # Prometheus metrics (metrics/): the port every worker serves /metrics on (0: none), and how
+    # often the broker and store gauges are read, once per deployment.
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9808
+    metrics_gauge_interval: Annotated[int, Field(ge=1, le=300)] = 15
 
     @field_validator("log_redact_keys"{% if cookiecutter.scheduled_replay == "yes" %}, "scheduled_replay_reasons"{% endif %}, mode="before")
     @classmethod

@@ -25,6 +25,8 @@ START_A_BROKER = "rabbitmq-server -detached, or a rabbitmq container on port 567
 {%- else %}
 START_A_BROKER = "redis-server --daemonize yes, or a redis container on port 6379"
 {%- endif %}
+# The session's workers log as deployed workers do; test_logs reads every line they wrote.
+JSON_LOGS = {"LOG_FORMAT": "json"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -95,7 +97,9 @@ def worker(
     }
     store = {"DEAD_LETTER_REDIS_URL": store_relay.url}
     main_worker = spawn_worker(
-        worker_logs, f"--include={faulty_tasks.MODULE}", env={**downstream, **fast_retries, **store}
+        worker_logs,
+        f"--include={faulty_tasks.MODULE}",
+        env={**downstream, **fast_retries, **store, **JSON_LOGS},
     )
     with running(main_worker):
         yield main_worker
@@ -111,7 +115,7 @@ def dead_letter_worker(
         worker_logs,
         f"--queues={DEAD_LETTER_QUEUE}",
         f"--include={faulty_tasks.MODULE}",
-        env={"DEAD_LETTER_REDIS_URL": store_relay.url},
+        env={"DEAD_LETTER_REDIS_URL": store_relay.url, **JSON_LOGS},
     )
     with running(dead_letter_worker):
         yield dead_letter_worker

@@ -41,6 +41,13 @@ def kills_its_worker(self: Task) -> None:  # type: ignore[type-arg]
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+@app.task(bind=True, base=DLQTask, shared=False)
+def refuses_credentials(self: Task, api_key: str) -> None:  # type: ignore[type-arg]
+    """Fails at once (no policy retries `PermissionError`), holding a secret argument."""
+    count_run(self)
+    raise PermissionError("credentials refused")
+
+
 def runs(task_id: str) -> int:
     """How many times a faulty task started, as counted by the task itself."""
     return int(connected_store().client.get(f"test-runs:{task_id}") or 0)

@@ -127,7 +127,8 @@ def spawn_worker(
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "HEALTH_DIR": str(health_dir), **(env or {})},
+            # No metrics server unless a test asks for a port: the default one is shared.
+            env={**os.environ, "HEALTH_DIR": str(health_dir), "METRICS_PORT": "0", **(env or {})},
             # A group of its own, so that `kill` reaches its pool processes too.
             start_new_session=True,
         )

@@ -4,6 +4,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
+from ..logs import exception_type
 from ..redaction import redact_arguments
 from ..settings import get_settings
 
@@ -75,17 +76,16 @@ def failure_record(
     redacted_args, redacted_kwargs = redact_arguments(args, kwargs, get_settings().log_redact_keys)
     when = failed_at or now()
     if isinstance(error, BaseException):
-        exception_type = f"{type(error).__module__}.{type(error).__qualname__}"
-        exception_message = str(error)
+        error_type, exception_message = exception_type(error), str(error)
     else:
-        exception_type, exception_message = "", error
+        error_type, exception_message = "", error
     return DeadLetter(
         id=task_id,
         task=task,
         args=redacted_args,
         kwargs=redacted_kwargs,
         reason=reason,
-        exception_type=exception_type,
+        exception_type=error_type,
         exception_message=exception_message,
         traceback=traceback,
         retries=retries,

@@ -1,12 +1,11 @@
-"""Base classes for tasks: `TrackedTask` measures and logs every attempt, `DLQTask` also hands
-every terminal failure to the dead-letter path.
+"""Base classes for tasks: `TrackedTask` logs every attempt, `DLQTask` also hands every terminal
+failure to the dead-letter path. Metrics count every task whatever its base (`metrics/signals.py`).
 
 Use them as `@app.task(bind=True, base=DLQTask, **TRANSIENT.task_options())`.
 """
 
 import logging
 import socket
-import time
 from typing import Any
 
 from billiard.einfo import ExceptionInfo
@@ -15,21 +14,22 @@ from celery.exceptions import TimeLimitExceeded
 
 from ..deadletter.handoff import hand_off
 from ..deadletter.record import DeadLetter, Reason, failure_record
-from ..metrics import TASK_DURATION, TASKS_FAILED, TASKS_RETRIED, TASKS_SUCCEEDED
+from ..logs import exception_type
 from ..redaction import redact_arguments
 from ..retry import RetryPolicy
 from ..settings import get_settings
+from ..topology import queue_name
 
 logger = logging.getLogger(__name__)
 
 
 class TrackedTask(Task):  # type: ignore[type-arg]
-    """Counts, times and logs each attempt.
+    """Logs each attempt.
 
     `on_retry` runs once per failed attempt that will be retried; `on_failure` runs once, after
-    the final attempt, so failures are never over-counted. Log records carry `task_id`, `task`,
-    `retries`, `queue` and `exception` as attributes, and the task's arguments only after
-    redaction of the keys in `LOG_REDACT_KEYS`.
+    the final attempt. Log records carry `task_id`, `task`, `retries`, `queue`,
+    `exception_type` and `exception_message` as attributes (the final failure its `traceback`
+    too), and the task's arguments only after redaction of the keys in `LOG_REDACT_KEYS`.
     """
 
     # Set per task by the decorator; declared here with Celery's defaults for the type checker.
@@ -37,13 +37,6 @@ class TrackedTask(Task):  # type: ignore[type-arg]
     autoretry_for: tuple[type[BaseException], ...] = ()
     dont_autoretry_for: tuple[type[BaseException], ...] = ()
     queue: str | None = None
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return super().__call__(*args, **kwargs)
-        finally:
-            TASK_DURATION.labels(task=self.name).observe(time.perf_counter() - started)
 
     def retry(
         self,
@@ -64,41 +57,43 @@ class TrackedTask(Task):  # type: ignore[type-arg]
         return super().retry(args, kwargs, exc, throw, eta, countdown, max_retries, **options)
 
     def on_success(self, retval: Any, task_id: str, args: Any, kwargs: Any) -> None:
-        TASKS_SUCCEEDED.labels(task=self.name).inc()
-        logger.info("task succeeded", extra=self.log_context(task_id, args, kwargs))
+        context = self.log_context(task_id, args, kwargs)
+        logger.info("task %s[%s] succeeded", self.name, task_id, extra=context)
 
     def on_retry(
         self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: ExceptionInfo
     ) -> None:
-        TASKS_RETRIED.labels(task=self.name).inc()
-        logger.warning("task will retry", extra=self.log_context(task_id, args, kwargs, exc))
+        context = self.log_context(task_id, args, kwargs, exc)
+        logger.warning("task %s[%s] will retry: %r", self.name, task_id, exc, extra=context)
 
     def on_failure(
         self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: ExceptionInfo
     ) -> None:
-        TASKS_FAILED.labels(task=self.name).inc()
-        logger.error("task failed", extra=self.log_context(task_id, args, kwargs, exc))
+        context = {**self.log_context(task_id, args, kwargs, exc), "traceback": einfo.traceback}
+        logger.error("task %s[%s] failed: %r", self.name, task_id, exc, extra=context)
 
     def log_context(
         self, task_id: str, args: Any, kwargs: Any, exc: BaseException | None = None
     ) -> dict[str, Any]:
-        """The structured fields every log record of this task carries."""
+        """The structured fields every log record of this task carries (JSON lines show them)."""
         redacted_args, redacted_kwargs = redact_arguments(
             args, kwargs, get_settings().log_redact_keys
         )
-        return {
+        context: dict[str, Any] = {
             "task_id": task_id,
             "task": self.name,
             "retries": self.request.retries,
             "queue": self.queue_name(),
-            "exception": f"{type(exc).__name__}: {exc}" if exc is not None else None,
             "task_args": redacted_args,
             "task_kwargs": redacted_kwargs,
         }
+        if exc is not None:
+            context["exception_type"] = exception_type(exc)
+            context["exception_message"] = str(exc)
+        return context
 
     def queue_name(self) -> str:
-        delivery_info = self.request.delivery_info or {}
-        return str(delivery_info.get("routing_key") or self.queue or "")
+        return queue_name(self.request.delivery_info, self.queue)
 
 
 class DLQTask(TrackedTask):
