@@ -423,7 +423,15 @@ def test_every_manifest_validates(baked: BakedProject, value_set: str) -> None:
             jsonschema.Draft7Validator(schema).validate(manifest)
 
 
-BASICS = ["ConfigMap", "Deployment", "Deployment", "PodDisruptionBudget", "PodDisruptionBudget"]
+# The Service lists the workers' metrics endpoints (metrics.enabled is on by default).
+BASICS = [
+    "ConfigMap",
+    "Deployment",
+    "Deployment",
+    "PodDisruptionBudget",
+    "PodDisruptionBudget",
+    "Service",
+]
 
 
 @pytest.mark.parametrize(
@@ -434,11 +442,11 @@ BASICS = ["ConfigMap", "Deployment", "Deployment", "PodDisruptionBudget", "PodDi
         ("autoscaled", ["ScaledObject", "ServiceAccount"]),
         (
             "monitored",
-            ["ConfigMap", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"],
+            ["ConfigMap", "PrometheusRule", "ServiceAccount", "ServiceMonitor"],
         ),
         (
             "everything",
-            ["ConfigMap", "PrometheusRule", "ScaledObject", "Secret", "Service", "ServiceMonitor"],
+            ["ConfigMap", "PrometheusRule", "ScaledObject", "Secret", "ServiceMonitor"],
         ),
         ("without-beat", ["ServiceAccount"]),
     ],

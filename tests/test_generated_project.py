@@ -36,35 +36,34 @@ def test_own_integration_tests_pass_against_its_broker(integrated: GeneratedProj
     assert " skipped" not in output
 
 
-def test_own_chaos_tests_pass_against_its_broker(
-    chaos_tested: GeneratedProject, capsys: pytest.CaptureFixture[str]
+def run_opt_in_suite(
+    project: GeneratedProject, marker: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run_name = f"chaos-{combination_id(chaos_tested.combination)}"
-    with broker_environment(chaos_tested.combination, run_name) as env:
-        output = chaos_tested.check(
-            "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", "chaos", env=env
+    """Run the project's tests marked `marker` (opt-in suites, left out of a plain `pytest`) on a
+    fresh place on its broker, and show the figures they print as `<marker>: ...` lines."""
+    run_name = f"{marker}-{combination_id(project.combination)}"
+    with broker_environment(project.combination, run_name) as env:
+        output = project.check(
+            "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", marker, env=env
         )
     assert " passed" in output
     assert " skipped" not in output
-    figures = [line for line in output.splitlines() if line.startswith("chaos: ")]
+    figures = [line for line in output.splitlines() if line.startswith(f"{marker}: ")]
     with capsys.disabled():
-        print(f"\n{chaos_tested.combination['broker']}:", *figures, sep="\n  ")
+        print(f"\n{project.combination['broker']}:", *figures, sep="\n  ")
+
+
+def test_own_chaos_tests_pass_against_its_broker(
+    chaos_tested: GeneratedProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_opt_in_suite(chaos_tested, "chaos", capsys)
 
 
 def test_own_prometheus_tests_pass_against_its_broker(
     chaos_tested: GeneratedProject, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A real Prometheus scrapes the project's workers through a scenario, once per broker."""
-    run_name = f"prometheus-{combination_id(chaos_tested.combination)}"
-    with broker_environment(chaos_tested.combination, run_name) as env:
-        output = chaos_tested.check(
-            "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", "prometheus", env=env
-        )
-    assert " passed" in output
-    assert " skipped" not in output
-    figures = [line for line in output.splitlines() if line.startswith("prometheus: ")]
-    with capsys.disabled():
-        print(f"\n{chaos_tested.combination['broker']}:", *figures, sep="\n  ")
+    run_opt_in_suite(chaos_tested, "prometheus", capsys)
 
 
 def test_cli_runs_as_a_module(generated: GeneratedProject) -> None:

@@ -20,6 +20,8 @@ from celery import Celery
 from .workloads import RUNS, runs
 
 WITHIN = 300.0
+# Control commands to one worker return at its reply; a busy worker may need more than a second.
+REPLY_WITHIN = 30.0
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
@@ -63,7 +65,7 @@ def idle_worker(
     )
     try:
         wait_until(lambda: bool(app.control.ping([nodename], timeout=0.5)), f"{nodename} up")
-        app.control.cancel_consumer(queue, destination=[nodename], reply=True)
+        app.control.cancel_consumer(queue, destination=[nodename], reply=True, timeout=REPLY_WITHIN)
         yield Worker(nodename, queue)
     finally:
         process.terminate()
@@ -79,8 +81,12 @@ def drain(app: Celery, worker: Worker, task_name: str, tasks: int) -> Rates:
     published = tasks / (time.monotonic() - started)
     destination = [worker.nodename]
     started = time.monotonic()
-    app.control.add_consumer(worker.queue, destination=destination, reply=True)
+    app.control.add_consumer(
+        worker.queue, destination=destination, reply=True, timeout=REPLY_WITHIN
+    )
     wait_until(lambda: int(runs.get(RUNS) or 0) >= tasks, f"{tasks} x {task_name} run")
     consumed = tasks / (time.monotonic() - started)
-    app.control.cancel_consumer(worker.queue, destination=destination, reply=True)
+    app.control.cancel_consumer(
+        worker.queue, destination=destination, reply=True, timeout=REPLY_WITHIN
+    )
     return Rates(published, consumed)

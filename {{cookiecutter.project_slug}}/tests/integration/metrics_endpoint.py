@@ -10,12 +10,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
 
-from .workers import WorkerProcess
+from .workers import WorkerProcess, wait_for
 
 DIRECTORY_GLOB = "{{ cookiecutter.package_name }}-metrics-*"
 
 
-def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def scrape(port: int) -> Samples:
     """Every sample served on `port`, by name and label set."""
     response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
     response.raise_for_status()
@@ -46,8 +49,15 @@ def sole_consumer(session_worker: WorkerProcess) -> Iterator[None]:
     """The session's main worker stops consuming the work queue while the block runs, so the
     test's own worker gets every message."""
     destination = [session_worker.nodename]
-    app.control.cancel_consumer(WORK_QUEUE, destination=destination, reply=True)
+    # Control replies wait for the one destination, or the timeout: a busy worker may need more
+    # than Celery's default second, and a cancel that hasn't happened yet would share the pings.
+    app.control.cancel_consumer(WORK_QUEUE, destination=destination, reply=True, timeout=30)
+    wait_for(
+        lambda: WORK_QUEUE not in session_worker.consumed_queues(),
+        within=30,
+        what=f"{session_worker.nodename} stopped consuming {WORK_QUEUE}",
+    )
     try:
         yield
     finally:
-        app.control.add_consumer(WORK_QUEUE, destination=destination, reply=True)
+        app.control.add_consumer(WORK_QUEUE, destination=destination, reply=True, timeout=30)

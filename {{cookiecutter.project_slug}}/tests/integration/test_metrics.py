@@ -6,13 +6,51 @@ from pathlib import Path
 
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
 
-from .metrics_endpoint import metrics_directories, scrape, sole_consumer, value, value_files
+from .metrics_endpoint import (
+    Samples,
+    metrics_directories,
+    scrape,
+    sole_consumer,
+    value,
+    value_files,
+)
 from .workers import WorkerProcess, running, spawn_worker, wait_for
 
 SERVING_PORT = 19210
 TAKEN_PORT = 19211
 RECYCLING_PORT = 19212
 PING = {"name": ping.name, "queue_name": "default"}
+
+
+# Each is counted once per task that runs once and succeeds.
+ONCE_PER_TASK = (
+    "celery_task_received_total",
+    "celery_task_started_total",
+    "celery_task_succeeded_total",
+    "celery_task_runtime_count",
+    "celery_task_queue_wait_time_count",
+)
+
+
+def run_pings(
+    metrics_worker: WorkerProcess, port: int, session_worker: WorkerProcess, sent: int, tmp: Path
+) -> tuple[Samples, list[Path]]:
+    """Send `sent` pings to `metrics_worker` alone. Once all count as succeeded: its samples and
+    the files in its metrics directory (under `tmp`, its TMPDIR), read before it stops and
+    removes them."""
+    with running(metrics_worker), sole_consumer(session_worker):
+        for _ in range(sent):
+            ping.delay()
+        wait_for(
+            lambda: value(port, "celery_task_succeeded_total", PING) == sent,
+            within=max(60, sent),
+            what=f"{sent} pings counted as succeeded",
+        )
+        return scrape(port), value_files(tmp)
+
+
+def per_task_counts(samples: Samples) -> dict[str, float]:
+    return {name: samples[(name, frozenset(PING.items()))] for name in ONCE_PER_TASK}
 
 
 def test_metrics_sum_every_pool_process(
@@ -24,35 +62,8 @@ def test_metrics_sum_every_pool_process(
         "--concurrency=2",
         env={"METRICS_PORT": str(SERVING_PORT), "TMPDIR": str(tmp_path)},
     )
-    with running(metrics_worker), sole_consumer(worker):
-        for _ in range(sent):
-            ping.delay()
-        wait_for(
-            lambda: value(SERVING_PORT, "celery_task_succeeded_total", PING) == sent,
-            within=60,
-            what=f"{sent} pings counted as succeeded",
-        )
-        samples = scrape(SERVING_PORT)
-        files = value_files(tmp_path)
-    assert {
-        name: samples[(name, frozenset(PING.items()))]
-        for name in (
-            "celery_task_received_total",
-            "celery_task_started_total",
-            "celery_task_succeeded_total",
-            "celery_task_runtime_count",
-            "celery_task_queue_wait_time_count",
-        )
-    } == dict.fromkeys(
-        (
-            "celery_task_received_total",
-            "celery_task_started_total",
-            "celery_task_succeeded_total",
-            "celery_task_runtime_count",
-            "celery_task_queue_wait_time_count",
-        ),
-        sent,
-    )
+    samples, files = run_pings(metrics_worker, SERVING_PORT, worker, sent, tmp_path)
+    assert per_task_counts(samples) == dict.fromkeys(ONCE_PER_TASK, sent)
     pool_processes = set(re.findall(r"ForkPoolWorker-\d+", metrics_worker.log()))
     assert len(pool_processes) == 2, "both pool processes ran pings"
     counter_files = [path.name for path in files if path.name.startswith("counter_")]
@@ -87,19 +98,9 @@ def test_recycled_pool_processes_keep_counters_exact_and_the_directory_small(
         "--max-tasks-per-child=1",
         env={"METRICS_PORT": str(RECYCLING_PORT), "TMPDIR": str(tmp_path)},
     )
-    with running(recycling), sole_consumer(worker):
-        for _ in range(tasks):
-            ping.delay()
-        wait_for(
-            lambda: value(RECYCLING_PORT, "celery_task_succeeded_total", PING) == tasks,
-            within=180,
-            what=f"{tasks} pings counted as succeeded",
-        )
-        samples = scrape(RECYCLING_PORT)
-        files = value_files(tmp_path)
+    samples, files = run_pings(recycling, RECYCLING_PORT, worker, tasks, tmp_path)
     print(f"\nmetrics: {len(files)} value files after {tasks} tasks, one pool process each")
-    for name in ("celery_task_started_total", "celery_task_runtime_count"):
-        assert samples[(name, frozenset(PING.items()))] == tasks, name
+    assert per_task_counts(samples) == dict.fromkeys(ONCE_PER_TASK, tasks)
     # Main process (counter), two live pool processes (counter, histogram), merged (two),
     # and at most two exited processes not yet merged.
     assert len(files) <= 9, [path.name for path in files]

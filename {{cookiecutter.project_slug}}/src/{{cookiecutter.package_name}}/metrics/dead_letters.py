@@ -3,14 +3,12 @@ worker's archive call these, since no Celery signal marks a dead letter."""
 
 from ..deadletter.record import DeadLetter
 from . import definitions as m
-from .signals import queue_name
-
-# An unknown task's name is whatever the message said: not a bounded label value.
-UNKNOWN_TASK = "unknown"
+from .signals import UNKNOWN_TASK, queue_name
 
 
 def count_dead_letter(dead_letter: DeadLetter) -> None:
     """A dead-letter record was created."""
+    # An unknown task's name is whatever the message said: not a bounded label value.
     name = UNKNOWN_TASK if dead_letter.reason == "unknown_task" else dead_letter.task
     # A record keeps the routing key it came with, a delayed retry's prefix included.
     queue = queue_name({"routing_key": dead_letter.queue})
