@@ -7,11 +7,12 @@ from typing import Any
 from celery import Celery
 from celery.app.amqp import Queues
 from celery.apps.worker import Worker
-{%- if cookiecutter.broker == "rabbitmq" %}
 
+from .deadletter.originals import warn_if_unsealed
+from .settings import get_settings
+{%- if cookiecutter.broker == "rabbitmq" %}
 from .topology import DEAD_LETTER_QUEUE, TopologyConflictError, declare
 {%- else %}
-
 from .topology import DEAD_LETTER_QUEUE
 {%- endif %}
 
@@ -22,6 +23,7 @@ def prepare_worker(instance: Worker, **_: Any) -> None:
     """`celeryd_after_setup` handler: runs after `--queues` is applied, before consuming."""
     keep_off_dead_letters(instance.app.amqp.queues)
     refuse_unsafe_policies(instance.app)
+    warn_if_unsealed(get_settings())
 {%- if cookiecutter.broker == "rabbitmq" %}
     declare_or_exit(instance)
 {%- endif %}

@@ -4,10 +4,12 @@ They own that broker's work queue: point CELERY_BROKER_URL at a test vhost or da
 A missing broker fails these tests; deselect them explicitly with `-m "not integration"`.
 """
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from kombu import Connection
 from kombu.exceptions import OperationalError
 from kombu.utils.url import maybe_sanitize_url
@@ -25,6 +27,10 @@ START_A_BROKER = "rabbitmq-server -detached, or a rabbitmq container on port 567
 {%- else %}
 START_A_BROKER = "redis-server --daemonize yes, or a redis container on port 6379"
 {%- endif %}
+# Workers seal dead letters' original arguments with this key (deadletter/originals.py); the
+# tests replay in this process, which reads the same key.
+os.environ.setdefault("DEAD_LETTER_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+get_settings.cache_clear()  # importing the app read the settings without it
 # The session's workers log as deployed workers do; test_logs reads every line they wrote.
 JSON_LOGS = {"LOG_FORMAT": "json"}
 

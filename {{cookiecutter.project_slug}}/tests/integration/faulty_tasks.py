@@ -1,6 +1,7 @@
 """Tasks that fail in the ways a unit test can't produce, loaded only into test workers
 (`--include tests.integration.faulty_tasks`). Each counts its runs in the dead-letter Redis."""
 
+import json
 import os
 import signal
 import time
@@ -46,6 +47,53 @@ def refuses_credentials(self: Task, api_key: str) -> None:  # type: ignore[type-
     """Fails at once (no policy retries `PermissionError`), holding a secret argument."""
     count_run(self)
     raise PermissionError("credentials refused")
+
+
+@app.task(bind=True, base=DLQTask, shared=False)
+def uses_credentials(self: Task, account: str, api_key: str, payload: dict[str, str]) -> None:  # type: ignore[type-arg]
+    """Records the arguments it received; fails (never retried) until `account` is fixed."""
+    received(self, {"account": account, "api_key": api_key, "payload": payload})
+    if not connected_store().client.exists(f"test-fixed:{account}"):
+        raise PermissionError("credentials refused")
+
+
+@app.task(bind=True, base=DLQTask, shared=False)
+def rejects_credentials(self: Task, account: str, api_key: str) -> None:  # type: ignore[type-arg]
+    """Records the arguments it received; rejects its message until `account` is fixed."""
+    received(self, {"account": account, "api_key": api_key})
+    if not connected_store().client.exists(f"test-fixed:{account}"):
+        raise Reject("credentials refused", requeue=False)
+
+
+FAILURES: dict[str, type[Exception]] = {
+    "lookup": LookupError,
+    "value": ValueError,
+    "permission": PermissionError,
+}
+
+
+@app.task(bind=True, base=DLQTask, shared=False)
+def fails_as(self: Task, kind: str, scenario: str, item: int) -> None:  # type: ignore[type-arg]
+    """Fails (never retried) with the `kind` of error, whose message names `scenario` and
+    `item`, until `scenario` is fixed; records each run's arguments."""
+    received(self, {"kind": kind, "scenario": scenario, "item": item})
+    if not connected_store().client.exists(f"test-fixed:{scenario}"):
+        raise FAILURES[kind](f"{kind} failure in {scenario} at item {item}")
+
+
+def received(task: Task, kwargs: dict[str, object]) -> None:  # type: ignore[type-arg]
+    connected_store().client.rpush(f"test-received:{task.request.id}", json.dumps(kwargs))
+
+
+def received_kwargs(task_id: str) -> list[dict[str, object]]:
+    """The keyword arguments each run of a credentials task received, in order."""
+    values = connected_store().client.lrange(f"test-received:{task_id}", 0, -1)
+    return [json.loads(value) for value in values]
+
+
+def fix(account: str) -> None:
+    """The fault behind a credentials task is fixed: its next run succeeds."""
+    connected_store().client.set(f"test-fixed:{account}", 1)
 
 
 def runs(task_id: str) -> int:

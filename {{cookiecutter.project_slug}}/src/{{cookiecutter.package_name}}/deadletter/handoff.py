@@ -59,7 +59,7 @@ def hand_off(dead_letter: DeadLetter) -> None:
             logger.critical(
                 "dead letter %s could not be kept anywhere: %s",
                 dead_letter.id,
-                json.dumps(dead_letter.to_dict(), default=str),
+                json.dumps(dead_letter.to_storage(), default=str),
             )
             raise
     else:

@@ -1,12 +1,26 @@
 """The dead-letter record: everything needed to understand a failure and replay the task."""
 
+import logging
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
+from cryptography.fernet import MultiFernet
+
 from ..logs import exception_type
 from ..redaction import redact_arguments
 from ..settings import get_settings
+from .originals import (
+    Arguments,
+    OriginalsUnavailableError,
+    configured_keyring,
+    holds_mask,
+    names_a_key,
+    seal,
+    unseal,
+)
+
+logger = logging.getLogger(__name__)
 
 Reason = Literal[
     "exhausted",
@@ -42,9 +56,35 @@ class DeadLetter:
     hostname: str
     replays: int = 0
     status: Status = "dead"
+    # Whether redaction masked any argument; None for a record written before this was kept.
+    redacted: bool | None = None
+    # The original arguments, encrypted (deadletter/originals.py); empty when none were kept.
+    sealed_arguments: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The record as people and tools see it: arguments redacted, originals left out."""
+        shown = asdict(self)
+        del shown["sealed_arguments"]
+        return shown
+
+    def to_storage(self) -> dict[str, Any]:
+        """The whole record, sealed originals included, for the store and the broker."""
         return asdict(self)
+
+    def original_arguments(self, keys: MultiFernet | None) -> Arguments:
+        """The arguments the task was first called with; raises `OriginalsUnavailableError` when
+        redaction masked some of them and the originals can't be unsealed."""
+        if self.sealed_arguments:
+            return unseal(self.sealed_arguments, keys)
+        masked = self.redacted
+        if masked is None:  # written before `redacted` was kept: look for the mask itself
+            masked = holds_mask(self.args) or holds_mask(self.kwargs)
+        if masked:
+            raise OriginalsUnavailableError(
+                "its arguments were redacted and no originals were kept (no "
+                "DEAD_LETTER_ENCRYPTION_KEYS when it failed, or written before they were kept)"
+            )
+        return Arguments(args=list(self.args), kwargs=dict(self.kwargs))
 
     def replayable(self, max_replays: int | None) -> bool:
         """Waiting for a decision (`dead`), and replayed fewer than `max_replays` times (None:
@@ -72,8 +112,14 @@ def failure_record(
     failed_at: str | None = None,
 ) -> DeadLetter:
     """A record for one failure; arguments are redacted (`LOG_REDACT_KEYS`) before anything
-    keeps them. `error` is the exception, or a description when there is none."""
-    redacted_args, redacted_kwargs = redact_arguments(args, kwargs, get_settings().log_redact_keys)
+    keeps them, and the originals sealed when redaction masked any (`originals.py`). `error` is
+    the exception, or a description when there is none."""
+    originals = Arguments(args=list(args or ()), kwargs=dict(kwargs or {}))
+    sensitive_keys = get_settings().log_redact_keys
+    redacted_args, redacted_kwargs = redact_arguments(args, kwargs, sensitive_keys)
+    redacted = names_a_key(originals.args, sensitive_keys) or names_a_key(
+        originals.kwargs, sensitive_keys
+    )
     when = failed_at or now()
     if isinstance(error, BaseException):
         error_type, exception_message = exception_type(error), str(error)
@@ -93,7 +139,22 @@ def failure_record(
         first_failed_at=when,
         last_failed_at=when,
         hostname=hostname,
+        redacted=redacted,
+        sealed_arguments=sealed(task_id, originals) if redacted else "",
     )
+
+
+def sealed(task_id: str, originals: Arguments) -> str:
+    """`originals` sealed with the configured keys; empty, with a warning, without keys."""
+    keys = configured_keyring()
+    if keys is None:
+        logger.warning(
+            "dead letter %s: arguments redacted and DEAD_LETTER_ENCRYPTION_KEYS not set; "
+            "no originals kept, so replay will refuse it",
+            task_id,
+        )
+        return ""
+    return seal(originals, keys)
 
 
 def now() -> str:

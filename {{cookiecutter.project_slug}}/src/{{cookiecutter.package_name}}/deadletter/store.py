@@ -5,7 +5,8 @@ Keys (all under one prefix):
 - `index:all`, `index:task:<task>`, `index:reason:<reason>`, `index:task-reason:<task>:<reason>`:
   sorted sets of ids scored by the time of the last failure, so a page of the newest records
   matching any combination of filters costs O(log n + page);
-- `tasks`: the names of tasks that have records, for per-task counts.
+- `tasks`: the names of tasks that have records, for per-task counts;
+- `history`: the audit entries of bulk replays, newest first, as JSON.
 
 Redis keeps these durably only with persistence on: run the store's Redis with AOF
 (`appendonly yes`).
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import islice
 from typing import Any, Protocol
 
 import redis
@@ -23,10 +25,12 @@ from redis.client import Pipeline
 
 from ..redis_client import redis_client
 from ..settings import Settings, get_settings
+from .groups import group_id, raised
 from .record import REASONS, DeadLetter, Reason, parse_time
 
 PAGE_SIZE = 50
 DELETE_BATCH = 500
+HISTORY_KEPT = 1000
 {%- if cookiecutter.broker == "redis" %}
 DELIVERY_COUNT_TTL = 24 * 3600
 {%- endif %}
@@ -34,11 +38,24 @@ DELIVERY_COUNT_TTL = 24 * 3600
 
 @dataclass(frozen=True)
 class Query:
-    """Which records to list: all filters are optional and combine."""
+    """Which records to list: all filters are optional and combine. `task`, `reason` and `since`
+    are answered by the indexes; `group` and `exception` by reading the records they leave."""
 
     task: str | None = None
     reason: Reason | None = None
     since: datetime | None = None
+    group: str | None = None
+    exception: str | None = None
+
+    def indexed(self) -> "Query":
+        """This query without the filters the indexes can't answer."""
+        return replace(self, group=None, exception=None)
+
+    def matches(self, record: DeadLetter) -> bool:
+        """Whether `record` passes the filters the indexes can't answer."""
+        return (self.group is None or group_id(record) == self.group) and (
+            self.exception is None or raised(record, self.exception)
+        )
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,8 @@ class DeadLetterStore(Protocol):
     def claim_replay(self, task_id: str, max_replays: int | None) -> DeadLetter | None: ...
     def release_replay(self, task_id: str) -> None: ...
     def trim(self, max_records: int, max_age: timedelta) -> Trimmed: ...
+    def add_history(self, entry: dict[str, Any]) -> None: ...
+    def history(self, limit: int) -> list[dict[str, Any]]: ...
 
 
 class RedisDeadLetterStore:
@@ -91,7 +110,7 @@ class RedisDeadLetterStore:
             pipe.multi()
             if existing is not None:
                 self.unindex(pipe, existing)
-            pipe.set(key, json.dumps(merged.to_dict()))
+            pipe.set(key, json.dumps(merged.to_storage()))
             self.index(pipe, merged)
             saved.append(merged)
 
@@ -102,7 +121,10 @@ class RedisDeadLetterStore:
         return self.decode(self.client.get(self.key("record", task_id)))
 
     def page(self, query: Query, offset: int = 0, limit: int = PAGE_SIZE) -> list[DeadLetter]:
-        """Newest first."""
+        """Newest first. With `group` or `exception` this reads every record of the rest of the
+        query up to the page, so it costs O(offset + limit) or more."""
+        if query != query.indexed():
+            return list(islice(self.iterate(query), offset, offset + limit))
         low = query.since.timestamp() if query.since else "-inf"
         ids = self.client.zrevrangebyscore(
             self.index_for(query), "+inf", low, start=offset, num=limit
@@ -110,9 +132,10 @@ class RedisDeadLetterStore:
         return self.load(self.ids(ids))
 
     def iterate(self, query: Query) -> Iterator[DeadLetter]:
+        indexed = query.indexed()
         offset = 0
-        while page := self.page(query, offset, PAGE_SIZE):
-            yield from page
+        while page := self.page(indexed, offset, PAGE_SIZE):
+            yield from (record for record in page if query.matches(record))
             offset += len(page)
 
     def delete(self, task_id: str) -> bool:
@@ -149,7 +172,7 @@ class RedisDeadLetterStore:
             if record is None or not record.replayable(max_replays):
                 return
             claimed.append(replace(record, replays=record.replays + 1, status="replayed"))
-            pipe.set(key, json.dumps(claimed[0].to_dict()))
+            pipe.set(key, json.dumps(claimed[0].to_storage()))
 
         self.client.transaction(claim, key)
         return claimed[0] if claimed else None
@@ -163,7 +186,7 @@ class RedisDeadLetterStore:
             pipe.multi()
             if record is not None and record.status == "replayed":
                 undone = replace(record, replays=record.replays - 1, status="dead")
-                pipe.set(key, json.dumps(undone.to_dict()))
+                pipe.set(key, json.dumps(undone.to_storage()))
 
         self.client.transaction(release, key)
 
@@ -177,6 +200,18 @@ class RedisDeadLetterStore:
         surplus = self.ids(self.client.zrange(everything, 0, excess - 1)) if excess > 0 else []
         self.delete_ids(surplus)
         return Trimmed(too_old=len(old), over_count=len(surplus))
+
+    def add_history(self, entry: dict[str, Any]) -> None:
+        """Keep the audit entry of a bulk operation, newest first, up to `HISTORY_KEPT`."""
+        with self.client.pipeline() as pipe:
+            pipe.lpush(self.key("history"), json.dumps(entry))
+            pipe.ltrim(self.key("history"), 0, HISTORY_KEPT - 1)
+            pipe.execute()
+
+    def history(self, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` audit entries."""
+        entries = self.client.lrange(self.key("history"), 0, limit - 1)
+        return [json.loads(entry) for entry in entries]
 
     def delete_ids(self, ids: list[str]) -> int:
         """Delete the records with these ids, a batch per round trip; returns how many existed."""

@@ -20,7 +20,7 @@ def publish_record(dead_letter: DeadLetter) -> None:
     app = current_app
     with app.producer_or_acquire() as producer:
         producer.publish(
-            dead_letter.to_dict(),
+            dead_letter.to_storage(),
             exchange=DEAD_LETTER_EXCHANGE,
             routing_key=DEAD_LETTER_QUEUE,
             serializer="json",
