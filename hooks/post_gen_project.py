@@ -14,6 +14,15 @@ UNUSED_WITH_RABBITMQ = (
     "tests/unit/policy_checks/test_visibility_timeout.py",
     "src/{{ cookiecutter.package_name }}/deadletter/signals.py",
     "benchmarks/held_countdowns.py",
+    "src/{{ cookiecutter.package_name }}/redis_transport.py",
+    "src/{{ cookiecutter.package_name }}/parking.py",
+    "src/{{ cookiecutter.package_name }}/countdown_mover.py",
+    "src/{{ cookiecutter.package_name }}/ownership.py",
+    "src/{{ cookiecutter.package_name }}/recovery.py",
+    "src/{{ cookiecutter.package_name }}/redis_timer.py",
+    "tests/unit/test_parking.py",
+    "tests/integration/test_redis_recovery.py",
+    "tests/integration/recovery_tasks.py",
 )
 UNUSED_WITHOUT_RESULT_BACKEND = ("tests/integration/test_result_backend.py",)
 # The chart's templates are copied unrendered, so the beat Deployment goes as a whole file.

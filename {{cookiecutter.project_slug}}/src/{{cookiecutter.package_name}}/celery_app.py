@@ -8,6 +8,9 @@ from celery import Celery
 from celery.signals import celeryd_after_setup{% if cookiecutter.broker == "redis" %}, task_failure{% endif %}
 
 from . import topology
+{%- if cookiecutter.broker == "redis" %}
+from .countdown_mover import install_countdown_mover
+{%- endif %}
 from .deadletter.consumer import DeadLetterConsumer
 from .deadletter.retention import Retention
 {%- if cookiecutter.scheduled_replay == "yes" %}
@@ -19,6 +22,10 @@ from .deadletter.signals import record_rejection
 from .heartbeat import install_health_checks
 from .logs import install_log_format
 from .metrics.server import install_metrics
+{%- if cookiecutter.broker == "redis" %}
+from .recovery import install_dead_worker_recovery
+from .redis_transport import TRANSPORT
+{%- endif %}
 from .settings import Settings, get_settings
 from .startup import prepare_worker
 
@@ -91,10 +98,14 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "broker_transport_options": {"confirm_publish": True},
         "task_queues": topology.task_queues(settings),
 {%- else %}
+        # kombu's Redis transport, with countdowns parked in Redis rather than held by workers
+        # and each delivery recorded with the worker holding it (redis_transport.py).
+        "broker_transport": TRANSPORT,
         "broker_transport_options": {
-            "visibility_timeout": settings.redis_visibility_timeout,
-            # Every 10 s each worker returns to the queue the messages a dead worker held past
-            # the visibility timeout; kombu's default looks only every 100 s.
+            # The last resort: a dead worker's messages return within seconds (recovery.py).
+            "visibility_timeout": settings.visibility_timeout,
+            # Every 10 s each worker returns to the queue the messages held past the visibility
+            # timeout; kombu's default looks only every 100 s.
             "unacked_restore_interval": RESTORE_INTERVAL,
             "unacked_restore_throttle": 1,
         },
@@ -122,6 +133,10 @@ def create_app(settings: Settings) -> Celery:
     app = Celery(__package__)
     app.conf.update(build_config(settings))
     install_health_checks(app, settings.health_dir)
+{%- if cookiecutter.broker == "redis" %}
+    install_countdown_mover(app)
+    install_dead_worker_recovery(app)
+{%- endif %}
     install_metrics(app)
     install_log_format(app, settings.log_format)
     app.steps["worker"].add(Retention)

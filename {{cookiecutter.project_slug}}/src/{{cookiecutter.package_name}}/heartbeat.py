@@ -7,6 +7,9 @@
   thread stops too if the process is frozen.
 - `ready` exists from `worker_ready` until shutdown begins.
 
+Each beat also sends `beat_signal`, so that other records of liveness follow exactly the
+liveness the probes see{% if cookiecutter.broker == "redis" %} (the worker's key in Redis, `recovery.py`){% endif %}.
+
 Celery's `heartbeat_sent` signal is not used: it stops whenever the timer does, and also when
 events are switched off (`celery control disable_events`), so it would add a way to fail
 liveness without detecting anything more.
@@ -18,6 +21,7 @@ from typing import Any
 
 from celery import Celery, bootsteps
 from celery.signals import worker_ready, worker_shutting_down
+from celery.utils.dispatch import Signal
 from celery.worker.consumer import Consumer
 from kombu.asynchronous.timer import Entry
 
@@ -26,6 +30,9 @@ from .health import HEARTBEAT, READY
 BEAT_INTERVAL = 1.0
 # Where `install_health_checks` leaves the directory for the consumer step, in the app's config.
 DIRECTORY_SETTING = "health_dir"
+# Sent on every beat, from the worker's timer or the broker-wait thread; receivers must be quick
+# and must not raise.
+beat_signal = Signal(name="health_beat")
 
 
 class HealthFiles:
@@ -43,6 +50,7 @@ class HealthFiles:
 
     def beat(self) -> None:
         self.heartbeat.touch()
+        beat_signal.send(sender=self)
 
 
 class BrokerWaitBeat:

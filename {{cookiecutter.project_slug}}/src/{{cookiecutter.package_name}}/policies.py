@@ -5,18 +5,24 @@
 - has `max_retries=None` (retries forever);
 - retries without a dead-letter path (its final failure would vanish);
 {%- if cookiecutter.broker == "redis" %}
-- can wait longer between retries than `REDIS_VISIBILITY_TIMEOUT` minus its hard time limit (Redis
-  would hand the waiting message to a second worker);
+- has a hard time limit that the visibility timeout does not outlast (Redis would hand the running
+  message to a second worker); retry waits don't count: countdowns wait in Redis (`parking.py`);
 {%- endif %}
 - retries with `acks_late` off (a worker crash loses the message).
 """
 
+{% if cookiecutter.broker == "redis" -%}
+import math
+{% endif -%}
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
+{% if cookiecutter.broker == "redis" -%}
+from .parking import HOLD_AT_MOST
+{% endif -%}
 from .retry import RetryPolicy
 from .settings import get_settings
 from .tasks.base import DLQTask
@@ -65,18 +71,26 @@ def has_dead_letter_path(app: Celery, task: Task) -> bool:  # type: ignore[type-
 {%- if cookiecutter.broker == "redis" %}
 
 
-def longest_wait(task: Task) -> int:  # type: ignore[type-arg]
-    """The longest a retry can wait, in seconds."""
-    policy: RetryPolicy | None = getattr(task, "retry_policy", None)
-    if policy is not None:
-        return policy.longest_wait()
-    if getattr(task, "retry_backoff", False):
-        return int(getattr(task, "retry_backoff_max", 600))
-    return int(task.default_retry_delay)
+def outlasted_by_visibility(app: Celery, task: Task) -> Iterator[Violation]:  # type: ignore[type-arg]
+    """A message stays unacknowledged while its task runs, after a countdown too short to park."""
+    time_limit = int(task.time_limit or app.conf.task_time_limit or 0)
+    visibility_timeout = int(app.conf.broker_transport_options["visibility_timeout"])
+    longest_hold = time_limit + math.ceil(HOLD_AT_MOST)
+    if longest_hold >= visibility_timeout:
+        yield Violation(
+            task.name,
+            "visibility-timeout",
+            f"its hard time limit ({time_limit} s) plus {math.ceil(HOLD_AT_MOST)} s is not "
+            f"shorter than REDIS_VISIBILITY_TIMEOUT ({visibility_timeout} s): Redis would run "
+            "it twice; lower its time limit or raise the timeout",
+        )
 {%- endif %}
 
 
 def violations(app: Celery, task: Task) -> Iterator[Violation]:  # type: ignore[type-arg]
+{%- if cookiecutter.broker == "redis" %}
+    yield from outlasted_by_visibility(app, task)
+{%- endif %}
     if task.max_retries is None:
         yield Violation(task.name, "infinite-retries", "max_retries=None retries forever")
     retried = retried_errors(task)
@@ -104,19 +118,6 @@ def violations(app: Celery, task: Task) -> Iterator[Violation]:  # type: ignore[
             "acks-early",
             "it retries with acks_late off, so a worker crash mid-task loses the message",
         )
-{%- if cookiecutter.broker == "redis" %}
-    time_limit = int(task.time_limit or app.conf.task_time_limit or 0)
-    visibility_timeout = int(app.conf.broker_transport_options["visibility_timeout"])
-    wait = longest_wait(task)
-    if wait > visibility_timeout - time_limit:
-        yield Violation(
-            task.name,
-            "visibility-timeout",
-            f"a retry can wait {wait} s, longer than REDIS_VISIBILITY_TIMEOUT "
-            f"({visibility_timeout} s) minus the hard time limit ({time_limit} s): Redis would "
-            "run it twice; lower the backoff cap or raise the timeout",
-        )
-{%- endif %}
 
 
 def check(app: Celery) -> list[Violation]:

@@ -4,11 +4,15 @@ Each field's name is its environment variable in lower case; `.env.example` docu
 A value that can't work stops start-up with `SettingsError`, naming the variable and the problem.
 """
 
+{% if cookiecutter.broker == "redis" -%}
+import math
+{% endif -%}
 import os
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
+from cryptography.fernet import Fernet
 from dotenv import dotenv_values
 from pydantic import (
     Field,
@@ -19,6 +23,10 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+{%- if cookiecutter.broker == "redis" %}
+
+from .parking import HOLD_AT_MOST
+{%- endif %}
 
 Seconds = Annotated[int, Field(gt=0)]
 RetryBudget = Annotated[int, Field(ge=0, le=50)]
@@ -30,6 +38,11 @@ MAX_TASK_TIME_LIMIT = 1500
 SHUTDOWN_MARGIN = 30
 # An idempotency key outlives the attempt holding it by this much.
 IDEMPOTENCY_HOLD_MARGIN = 5
+{%- if cookiecutter.broker == "redis" %}
+# A delivered message stays unacknowledged this long past its hard time limit before Redis hands
+# it to another worker: room for a short countdown, a busy pool and a late event loop.
+VISIBILITY_MARGIN = 60
+{%- endif %}
 
 # The URL schemes each connection accepts in this build of the service.
 URL_SCHEMES = {
@@ -60,12 +73,21 @@ NEVER_REPLAYED_ON_SCHEDULE = {
 {%- endif %}
 
 
+GENERATE_A_FERNET_KEY = (
+    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+)
+
 ENV_FILE = Path(".env")
 # Settings a template update replaced, and what replaced them.
 RETIRED = {
     "CELERY_TASK_SOFT_TIME_LIMIT": "the soft time limit now follows CELERY_TASK_TIME_LIMIT",
     "WORKER_SHUTDOWN_GRACE": "the shutdown grace now follows CELERY_TASK_TIME_LIMIT",
 }
+
+
+def comma_separated(value: str) -> list[str]:
+    """The non-empty items of a comma-separated list, stripped."""
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 class SettingsError(ValueError):
@@ -95,7 +117,8 @@ class Settings(BaseSettings):
 {%- if cookiecutter.broker == "rabbitmq" %}
     rabbitmq_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
 {%- else %}
-    redis_visibility_timeout: Seconds = 3600
+    # Unset: CELERY_TASK_TIME_LIMIT plus VISIBILITY_MARGIN (see `visibility_timeout`).
+    redis_visibility_timeout: Seconds | None = None
     redis_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
 {%- endif %}
 
@@ -109,6 +132,10 @@ class Settings(BaseSettings):
     dead_letter_max_records: Annotated[int, Field(ge=100)] = 100_000
     dead_letter_max_age_days: Annotated[int, Field(ge=1)] = 30
     dead_letter_max_replays: Annotated[int, Field(ge=1, le=100)] = 3
+    # Fernet keys sealing dead letters' original arguments (deadletter/originals.py), comma-
+    # separated: the first encrypts, all decrypt. Empty: redacted records keep no originals, and
+    # replay refuses them.
+    dead_letter_encryption_keys: SecretStr = SecretStr("")
 {%- if cookiecutter.scheduled_replay == "yes" %}
 
     # Scheduled replay (deadletter/scheduled.py): beat's schedule, read by the beat process.
@@ -174,6 +201,19 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a {expected} URL (this service was generated for it)")
         return url
 
+    @field_validator("dead_letter_encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: SecretStr) -> SecretStr:
+        for place, key in enumerate(comma_separated(keys.get_secret_value()), 1):
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    f"key {place} is not a Fernet key (32 url-safe base64-encoded bytes); make "
+                    f"one with: {GENERATE_A_FERNET_KEY}"
+                ) from None
+        return keys
+
     @model_validator(mode="after")
     def _backoff_cap_above_base(self) -> Self:
         if self.retry_transient_backoff_cap < self.retry_transient_backoff_base:
@@ -186,20 +226,30 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _visibility_outlasts_tasks(self) -> Self:
-        longest_hold = self.celery_task_time_limit + self.longest_retry_wait
-        if self.redis_visibility_timeout <= longest_hold:
+        if self.redis_visibility_timeout is None:
+            return self
+        if self.redis_visibility_timeout <= self.longest_hold:
             raise ValueError(
-                f"REDIS_VISIBILITY_TIMEOUT must be longer than {longest_hold} s "
-                "(CELERY_TASK_TIME_LIMIT plus the longest retry wait), or Redis hands a message "
-                "a worker still holds to a second worker"
+                f"REDIS_VISIBILITY_TIMEOUT must be longer than {self.longest_hold} s "
+                "(CELERY_TASK_TIME_LIMIT plus the shortest countdown parked in Redis), or Redis "
+                "hands a message a worker still holds to a second worker"
             )
         return self
 
     @property
-    def longest_retry_wait(self) -> int:
-        """The longest countdown a retry tier can set: a waiting retry sits unacknowledged in a
-        worker for that long."""
-        return max(self.retry_transient_backoff_cap, self.retry_rate_limited_retry_after_cap)
+    def longest_hold(self) -> int:
+        """The longest a worker holds a message unacknowledged: its run, after a countdown too
+        short to park in Redis (longer ones wait there, not in the worker: parking.py)."""
+        return self.celery_task_time_limit + math.ceil(HOLD_AT_MOST)
+
+    @property
+    def visibility_timeout(self) -> int:
+        """How long a message stays unacknowledged before Redis hands it to another worker:
+        REDIS_VISIBILITY_TIMEOUT, or the hard time limit plus VISIBILITY_MARGIN. Only the last
+        resort: a dead worker's messages return within seconds (recovery.py)."""
+        if self.redis_visibility_timeout is not None:
+            return self.redis_visibility_timeout
+        return self.celery_task_time_limit + VISIBILITY_MARGIN
 {%- endif %}
 
 {%- if cookiecutter.scheduled_replay == "yes" %}

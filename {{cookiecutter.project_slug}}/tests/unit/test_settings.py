@@ -92,15 +92,22 @@ def test_secrets_are_masked_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
 {%- if cookiecutter.broker == "redis" %}
 
 
-def test_visibility_timeout_must_outlast_a_task_and_its_longest_retry_wait(
+def test_visibility_timeout_follows_the_time_limit_unless_set() -> None:
+    assert Settings(_env_file=None, celery_task_time_limit=300).visibility_timeout == 360
+    assert Settings(_env_file=None, celery_task_time_limit=90).visibility_timeout == 150
+    explicit = Settings(_env_file=None, celery_task_time_limit=90, redis_visibility_timeout=7200)
+    assert explicit.visibility_timeout == 7200
+
+
+def test_visibility_timeout_must_outlast_a_task_not_its_retry_waits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CELERY_TASK_TIME_LIMIT", "300")
     monkeypatch.setenv("RETRY_TRANSIENT_BACKOFF_CAP", "600")
-    monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "900")
-    with pytest.raises(SettingsError, match="REDIS_VISIBILITY_TIMEOUT must be longer than 900 s"):
+    monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "302")
+    with pytest.raises(SettingsError, match="REDIS_VISIBILITY_TIMEOUT must be longer than 302 s"):
         get_settings()
     get_settings.cache_clear()
-    monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "901")
-    assert get_settings().redis_visibility_timeout == 901
+    monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "303")
+    assert get_settings().visibility_timeout == 303
 {%- endif %}

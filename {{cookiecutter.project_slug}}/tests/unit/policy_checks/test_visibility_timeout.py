@@ -1,5 +1,6 @@
-{%- if cookiecutter.broker == "redis" -%}
-"""Gotcha (Redis): a retry that waits past the visibility timeout runs twice."""
+"""Gotcha (Redis): a task still running when the visibility timeout passes runs twice.
+
+Retry waits no longer count: countdowns wait in Redis, not in a worker (parking.py)."""
 
 from celery import Celery
 
@@ -8,7 +9,20 @@ from {{ cookiecutter.package_name }}.tasks.base import DLQTask
 from .conftest import rules_broken
 
 
-def test_backoff_cap_beyond_the_visibility_timeout_is_refused(throwaway_app: Celery) -> None:
+def test_time_limit_the_visibility_timeout_does_not_outlast_is_refused(
+    throwaway_app: Celery,
+) -> None:
+    throwaway_app.conf.broker_transport_options = {"visibility_timeout": 900}
+
+    @throwaway_app.task(shared=False, base=DLQTask, time_limit=900)
+    def runs_too_long() -> None: ...
+
+    assert rules_broken(throwaway_app, runs_too_long.name) == ["visibility-timeout"]
+
+
+def test_long_retry_waits_are_no_concern_of_the_visibility_timeout(
+    throwaway_app: Celery,
+) -> None:
     throwaway_app.conf.broker_transport_options = {"visibility_timeout": 900}
     throwaway_app.conf.task_time_limit = 300
 
@@ -20,7 +34,6 @@ def test_backoff_cap_beyond_the_visibility_timeout_is_refused(throwaway_app: Cel
         retry_backoff=2,
         retry_backoff_max=3600,
     )
-    def waits_too_long() -> None: ...
+    def waits_an_hour_between_retries() -> None: ...
 
-    assert rules_broken(throwaway_app, waits_too_long.name) == ["visibility-timeout"]
-{%- endif %}
+    assert rules_broken(throwaway_app, waits_an_hour_between_retries.name) == []
