@@ -8,14 +8,26 @@ is the service's configuration; importing this module fails if a new setting has
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from celery import Celery
+from celery.signals import celeryd_after_setup
 
 from {{ cookiecutter.package_name }}.celery_app import build_config
+{%- if cookiecutter.broker == "redis" %}
+from {{ cookiecutter.package_name }}.countdown_mover import install_countdown_mover
+{%- endif %}
 from {{ cookiecutter.package_name }}.heartbeat import install_health_checks
+{%- if cookiecutter.broker == "redis" %}
+from {{ cookiecutter.package_name }}.recovery import install_dead_worker_recovery
+{%- endif %}
 from {{ cookiecutter.package_name }}.settings import get_settings
+
+# The early steps are exactly what the service's start-up checks refuse (early acks with retries):
+# the ablation workers skip those checks.
+celeryd_after_setup.disconnect(dispatch_uid="{{ cookiecutter.package_name }}.startup")
 
 STEP_VARIABLE = "BENCHMARK_STEP"
 # Where tasks go before the step that brings the service's own queues.
@@ -35,15 +47,29 @@ COMMON = {
     "beat_schedule",
 {%- endif %}
 }
+# Settings the service leaves off, as Celery does, unless asked for: `reliability_cost.py`
+# measures switching them on as a row of its own.
+OPT_IN = {"worker_send_task_events", "task_send_sent_event"}
+
+
+def health_checks(app: Celery) -> None:
+    install_health_checks(app, get_settings().health_dir)
+{%- if cookiecutter.broker == "redis" %}
+
+
+def parked_countdowns_and_recovery(app: Celery) -> None:
+    install_countdown_mover(app)
+    install_dead_worker_recovery(app)
+{%- endif %}
 
 
 @dataclass(frozen=True)
 class Step:
-    """One protection: the service's settings that buy it, and whether it is the health step."""
+    """One protection: the service's settings that buy it, and the worker steps it installs."""
 
     label: str
     settings: tuple[str, ...] = ()
-    health_checks: bool = False
+    install: Callable[[Celery], None] | None = None
 
 
 STEPS = (
@@ -62,7 +88,6 @@ STEPS = (
     ),
     Step("prefetch multiplier 1", ("worker_prefetch_multiplier",)),
     Step("time limits", ("task_time_limit", "task_soft_time_limit")),
-    Step("task events", ("worker_send_task_events", "task_send_sent_event")),
 {%- if cookiecutter.result_backend == "redis" %}
     Step("results kept in Redis", ("result_backend", "result_extended")),
 {%- else %}
@@ -101,12 +126,19 @@ STEPS = (
 {%- else %}
     Step("dead-letter consumer, delivery counter", ("worker_consumer",)),
 {%- endif %}
-    Step("health heartbeat", health_checks=True),
+{%- if cookiecutter.broker == "redis" %}
+    Step(
+        "countdowns parked in Redis, dead-worker recovery",
+        ("broker_transport",),
+        install=parked_countdowns_and_recovery,
+    ),
+{%- endif %}
+    Step("health heartbeat", install=health_checks),
 )
 
 
 def unplaced_settings() -> set[str]:
-    placed = COMMON.union(*(step.settings for step in STEPS))
+    placed = COMMON.union(OPT_IN, *(step.settings for step in STEPS))
     return set(SERVICE) - placed
 
 
@@ -130,8 +162,9 @@ def queue_of(step: int) -> str:
 def ablation_app(step: int) -> Celery:
     app = Celery("benchmarks.ablation")
     app.conf.update(configuration(step))
-    if any(candidate.health_checks for candidate in STEPS[: step + 1]):
-        install_health_checks(app, get_settings().health_dir)
+    for candidate in STEPS[: step + 1]:
+        if candidate.install is not None:
+            candidate.install(app)
     return app
 
 

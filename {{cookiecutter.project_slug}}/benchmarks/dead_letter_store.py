@@ -1,6 +1,6 @@
 """How the dead-letter store scales: list and stats times at 1,000 and at 10,000 records.
 
-    python benchmarks/dead_letter_store.py [--records 10000]
+    python -m benchmarks.dead_letter_store [--records 10000]
 
 Writes to a throwaway key prefix in DEAD_LETTER_REDIS_URL and deletes it afterwards. A page and
 the stats should cost about the same at both sizes (O(page), not O(records)).

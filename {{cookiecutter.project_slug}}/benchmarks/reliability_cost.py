@@ -4,10 +4,11 @@ deployed, one protection at a time.
     python -m benchmarks.reliability_cost [--tasks 2000] [--slow-tasks 500] [--rounds 3]
 
 The steps of `ablation.py` (Celery's defaults, then the service's settings added one by one),
-then the service's own app: with a plain task, with metrics and JSON logs on, and with `DLQTask`
-as deployed. Each step starts a worker (concurrency 2; start-up is not timed) and drains two
-workloads: a no-op task and one that sleeps 20 ms, an HTTP call's worth. Rounds alternate the
-steps so that a slow moment of the machine hits them all alike. Prints, per step, the median
+then the service's own app: with a plain task, with metrics and JSON logs on, with `DLQTask` as
+deployed, and with task events switched on (they are off by default). Each step starts a worker
+(concurrency 2; start-up is not timed) and drains two workloads: a no-op task and one that
+sleeps 20 ms, an HTTP call's worth. Rounds alternate the steps so that a slow moment of the
+machine hits them all alike. Prints, per step, the median
 publish rate and tasks/s of each workload with its ratio to Celery's defaults. It uses the broker
 of CELERY_BROKER_URL and writes to DEAD_LETTER_REDIS_URL: point both at a place of their own.
 """
@@ -75,6 +76,14 @@ def setups() -> list[Setup]:
             service,
             WORK_QUEUE,
             OBSERVABILITY_ON,
+            dlq_tasks=True,
+        ),
+        Setup(
+            "+ task events switched on (off by default)",
+            service_app,
+            service,
+            WORK_QUEUE,
+            {**OBSERVABILITY_ON, "CELERY_WORKER_SEND_TASK_EVENTS": "true"},
             dlq_tasks=True,
         ),
     ]

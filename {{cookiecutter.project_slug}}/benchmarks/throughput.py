@@ -9,6 +9,7 @@ has counted its run.
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -50,26 +51,38 @@ class Rates:
 def idle_worker(
     app: Celery, app_module: str, queue: str, env: dict[str, str], *options: str
 ) -> Iterator[Worker]:
-    """`celery -A app_module worker --concurrency=2 options`, answering and consuming nothing."""
+    """`celery -A app_module worker --concurrency=2 options`, answering and consuming nothing.
+    A worker that exits early stops the benchmark with the end of its log."""
     nodename = f"bench-{uuid.uuid4().hex[:8]}@localhost"
-    process = subprocess.Popen(  # noqa: S603 - this interpreter's own celery
-        [
-            sys.executable,
-            *("-m", "celery", "-A", app_module, "worker", f"--hostname={nodename}"),
-            *("--concurrency=2", "--loglevel=INFO", "--without-gossip", "--without-mingle"),
-            *options,
-        ],
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: bool(app.control.ping([nodename], timeout=0.5)), f"{nodename} up")
-        app.control.cancel_consumer(queue, destination=[nodename], reply=True, timeout=REPLY_WITHIN)
-        yield Worker(nodename, queue)
-    finally:
-        process.terminate()
-        process.wait(60)
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter's own celery
+            [
+                sys.executable,
+                *("-m", "celery", "-A", app_module, "worker", f"--hostname={nodename}"),
+                *("--concurrency=2", "--loglevel=INFO", "--without-gossip", "--without-mingle"),
+                *options,
+            ],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-3000:]
+                raise SystemExit(f"worker {app_module} exited with {process.returncode}:\n{tail}")
+            return bool(app.control.ping([nodename], timeout=0.5))
+
+        try:
+            wait_until(answers, f"{nodename} up")
+            app.control.cancel_consumer(
+                queue, destination=[nodename], reply=True, timeout=REPLY_WITHIN
+            )
+            yield Worker(nodename, queue)
+        finally:
+            process.terminate()
+            process.wait(60)
 
 
 def drain(app: Celery, worker: Worker, task_name: str, tasks: int) -> Rates:

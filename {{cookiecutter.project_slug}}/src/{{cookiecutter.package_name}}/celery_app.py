@@ -58,14 +58,16 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "result_accept_content": ["json"],
         "task_serializer": "json",
         "result_serializer": "json",
-        # Events let `celery events` and Flower show task-retried / task-failed as they happen.
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        # Events let `celery events` show task-retried / task-failed as they happen. Off unless
+        # asked for: each costs a publish, and the metrics count every task without them.
+        "worker_send_task_events": settings.celery_worker_send_task_events,
+        "task_send_sent_event": settings.celery_worker_send_task_events,
         # At-least-once delivery: a message is acknowledged only once its task has finished,
-        # a worker that dies mid-task hands the message back, and no worker hoards messages.
+        # a worker that dies mid-task hands the message back, and (prefetch 1 by default) no
+        # worker hoards messages it isn't running.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 1,
+        "worker_prefetch_multiplier": settings.celery_worker_prefetch_multiplier,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
 {%- if cookiecutter.broker == "rabbitmq" %}
         # A failed task's message is rejected, not acknowledged, so RabbitMQ dead-letters it.

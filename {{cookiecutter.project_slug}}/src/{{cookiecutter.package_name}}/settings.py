@@ -34,6 +34,7 @@ RetryBudget = Annotated[int, Field(ge=0, le=50)]
 LogFormat = Literal["text", "json"]
 
 MAX_TASK_TIME_LIMIT = 1500
+MAX_PREFETCH_MULTIPLIER = 16
 # After its running task ends, a stopping worker needs a moment to hand back the messages it holds.
 SHUTDOWN_MARGIN = 30
 # An idempotency key outlives the attempt holding it by this much.
@@ -114,6 +115,14 @@ class Settings(BaseSettings):
     # 30 minutes (its default consumer_timeout), hence the ceiling.
     celery_task_time_limit: Annotated[int, Field(ge=5, le=MAX_TASK_TIME_LIMIT)] = 300
     celery_publish_max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    # Messages each pool process may reserve beyond the one it runs. More is faster for short
+    # tasks, but a worker that dies whole hands every reserved message back, and each return
+    # counts toward the delivery limit.
+    celery_worker_prefetch_multiplier: Annotated[int, Field(ge=1, le=MAX_PREFETCH_MULTIPLIER)] = 1
+    # Task events cost a broker publish per state change, and the workers' own metrics already
+    # count every task. Flower switches them on by itself; `celery events` needs this, or
+    # `celery control enable_events`.
+    celery_worker_send_task_events: bool = False
 {%- if cookiecutter.broker == "rabbitmq" %}
     rabbitmq_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
 {%- else %}

@@ -1,8 +1,10 @@
-"""The guide's Verification: `celery events --dump` shows the retries, then the failure."""
+"""The guide's Verification: once events are on (`celery control enable_events`),
+`celery events --dump` shows the retries, then the failure."""
 
 import subprocess
 from pathlib import Path
 
+from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.tasks import sync_to_crm
 
 from .http_stub import HttpStub, Reply
@@ -13,6 +15,9 @@ def test_events_show_task_retried_then_task_failed(
     worker: WorkerProcess, http_stub: HttpStub, tmp_path: Path
 ) -> None:
     output = tmp_path / "events.log"
+    # Events are off by default: switched on as the README says (Flower does the same).
+    destination = [worker.nodename]
+    app.control.enable_events(destination=destination, reply=True, timeout=30)
     command = celery_command("events", "--dump")
     with output.open("wb") as sink:
         dump = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
@@ -29,6 +34,7 @@ def test_events_show_task_retried_then_task_failed(
     finally:
         dump.terminate()
         dump.wait(STOP_WITHIN)
+        app.control.disable_events(destination=destination, reply=True, timeout=30)
     lines = [line for line in output.read_text().splitlines() if sent.id in line]
     kinds = [line.split("] ", 1)[1].split(":", 1)[0] for line in lines]
     assert kinds.count("task retried") == 2

@@ -1,5 +1,7 @@
 """The app's configuration keeps failures on the safe path."""
 
+import pytest
+
 from {{ cookiecutter.package_name }}.celery_app import app, build_config, task_modules
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
@@ -48,9 +50,10 @@ def test_publishing_retries_a_bounded_number_of_times() -> None:
     assert config["task_publish_retry_policy"]["max_retries"] == 2
 
 
-def test_task_events_are_sent() -> None:
-    assert app.conf.worker_send_task_events is True
-    assert app.conf.task_send_sent_event is True
+@pytest.mark.parametrize("wanted", [False, True])
+def test_task_events_are_sent_only_when_asked_for(wanted: bool) -> None:
+    config = build_config(Settings(_env_file=None, celery_worker_send_task_events=wanted))
+    assert (config["worker_send_task_events"], config["task_send_sent_event"]) == (wanted, wanted)
 
 
 def test_ping_answers_pong_in_eager_mode() -> None:

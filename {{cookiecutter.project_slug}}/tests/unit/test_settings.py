@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.celery_app import build_config
 from {{ cookiecutter.package_name }}.settings import (
+    MAX_PREFETCH_MULTIPLIER,
     MAX_TASK_TIME_LIMIT,
     Settings,
     SettingsError,
@@ -36,6 +38,22 @@ def test_invalid_number_names_the_variable_and_the_value(monkeypatch: pytest.Mon
     monkeypatch.setenv("CELERY_TASK_TIME_LIMIT", "soon")
     with pytest.raises(SettingsError, match=r"CELERY_TASK_TIME_LIMIT: .*integer.*'soon'"):
         get_settings()
+
+
+@pytest.mark.parametrize("multiplier", ["0", str(MAX_PREFETCH_MULTIPLIER + 1)])
+def test_prefetch_multiplier_out_of_range_is_refused(
+    monkeypatch: pytest.MonkeyPatch, multiplier: str
+) -> None:
+    monkeypatch.setenv("CELERY_WORKER_PREFETCH_MULTIPLIER", multiplier)
+    with pytest.raises(
+        SettingsError, match=rf"CELERY_WORKER_PREFETCH_MULTIPLIER: .*'{multiplier}'"
+    ):
+        get_settings()
+
+
+def test_prefetch_multiplier_reaches_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CELERY_WORKER_PREFETCH_MULTIPLIER", "4")
+    assert build_config(get_settings())["worker_prefetch_multiplier"] == 4
 
 
 @pytest.mark.parametrize("limit", [5, 9, 10, 59, 300, MAX_TASK_TIME_LIMIT])
