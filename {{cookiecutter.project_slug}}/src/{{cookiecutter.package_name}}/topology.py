@@ -35,10 +35,16 @@ DEAD_LETTER_EXCHANGE = Exchange("dlx", type="direct", durable=True)
 def queue_name(delivery_info: Mapping[str, object] | None, task_queue: str | None = None) -> str:
     """The queue a message came from: its routing key without a delayed-delivery prefix, else
     the task's own queue, else the work queue."""
-    parts = str((delivery_info or {}).get("routing_key") or "").split(".")
+    routing_key = str((delivery_info or {}).get("routing_key") or "")
+    return queue_from_routing_key(routing_key) or task_queue or WORK_QUEUE
+
+
+def queue_from_routing_key(routing_key: str) -> str:
+    """The queue a routing key names, without a delayed-delivery prefix ("" for "")."""
+    parts = routing_key.split(".")
     while len(parts) > 1 and parts[0] in DELAY_BITS:
         parts.pop(0)
-    return ".".join(parts) or task_queue or WORK_QUEUE
+    return ".".join(parts)
 {%- if cookiecutter.broker == "rabbitmq" %}
 
 

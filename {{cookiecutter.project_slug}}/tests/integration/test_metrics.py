@@ -6,6 +6,7 @@ from pathlib import Path
 
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
 
+from . import faulty_tasks
 from .metrics_endpoint import (
     Samples,
     metrics_directories,
@@ -19,6 +20,7 @@ from .workers import WorkerProcess, running, spawn_worker, wait_for
 SERVING_PORT = 19210
 TAKEN_PORT = 19211
 RECYCLING_PORT = 19212
+REJECTING_PORT = 19801
 PING = {"name": ping.name, "queue_name": "default"}
 
 
@@ -104,3 +106,29 @@ def test_recycled_pool_processes_keep_counters_exact_and_the_directory_small(
     # Main process (counter), two live pool processes (counter, histogram), merged (two),
     # and at most two exited processes not yet merged.
     assert len(files) <= 9, [path.name for path in files]
+
+
+def test_a_task_rejecting_its_message_counts_as_rejected_not_failed(
+    worker: WorkerProcess, worker_logs: Path, tmp_path: Path
+) -> None:
+    rejecting = spawn_worker(
+        worker_logs,
+        f"--include={faulty_tasks.MODULE}",
+        env={"METRICS_PORT": str(REJECTING_PORT), "TMPDIR": str(tmp_path)},
+    )
+    labels = {"name": faulty_tasks.rejects_itself.name, "queue_name": "default"}
+    with running(rejecting), sole_consumer(worker):
+        faulty_tasks.rejects_itself.delay()
+        wait_for(
+            lambda: value(REJECTING_PORT, "celery_task_rejected_total", labels) == 1,
+            within=60,
+            what="the rejection counted",
+        )
+        samples = scrape(REJECTING_PORT)
+    # The worker's `task_failure` for a `Reject(requeue=False)` is not a failure of the task.
+    failures = [
+        count
+        for (name, sample_labels), count in samples.items()
+        if name == "celery_task_failed_total" and ("name", labels["name"]) in sample_labels
+    ]
+    assert failures == []

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.deadletter.archive import archive
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter, Reason
 from {{ cookiecutter.package_name }}.deadletter.replay import REPLAYS_HEADER
 from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
+from {{ cookiecutter.package_name }}.deadletter.transport import RECORD_HEADER
 from {{ cookiecutter.package_name }}.settings import get_settings
 from {{ cookiecutter.package_name }}.tasks import sync_to_crm
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
@@ -88,6 +89,14 @@ def test_retention_removes_the_old_then_the_oldest(fresh_store: RedisDeadLetterS
     assert {r.id for r in fresh_store.iterate(Query())} == {kept[1].id, kept[2].id}
 
 
+def test_the_oldest_failure_is_read_from_the_index(fresh_store: RedisDeadLetterStore) -> None:
+    assert fresh_store.oldest_failed_at() is None
+    oldest, _newer = (fresh_store.save(dead_letter(age_days=age)) for age in (3, 1))
+    assert fresh_store.oldest_failed_at() == pytest.approx(
+        datetime.fromisoformat(oldest.last_failed_at).timestamp()
+    )
+
+
 def test_a_claimed_record_is_not_claimed_twice(fresh_store: RedisDeadLetterStore) -> None:
     record = fresh_store.save(dead_letter())
     assert fresh_store.claim_replay(record.id, max_replays=3) is not None
@@ -130,6 +139,31 @@ def test_a_failure_archived_late_does_not_undo_a_later_replay(
     # A failure of the replay itself is recorded.
     failed = archive(dead_lettered_copy(record, replays=1), fresh_store, app.tasks)
     assert (failed.status, failed.reason, failed.replays) == ("dead", "rejected", 1)
+
+
+def published_record(record: DeadLetter) -> Message:
+    """`record` as the failing task publishes it when the store is down."""
+    return Message(
+        body=json.dumps(record.to_storage()),
+        content_type="application/json",
+        content_encoding="utf-8",
+        headers={RECORD_HEADER: "1", "id": record.id},
+        delivery_info={"exchange": DEAD_LETTER_EXCHANGE.name, "routing_key": DEAD_LETTER_QUEUE},
+    )
+
+
+def test_a_record_published_late_does_not_undo_a_later_replay(
+    fresh_store: RedisDeadLetterStore,
+) -> None:
+    record = fresh_store.save(dead_letter(task=sync_to_crm.name))
+    claimed = fresh_store.claim_replay(record.id, max_replays=3)
+    assert claimed is not None
+    # The original run's record, published while the store was down, arrives after the replay.
+    assert archive(published_record(record), fresh_store, app.tasks) == claimed
+    assert fresh_store.get(record.id) == claimed
+    # The replay's own failure, published the same way, is recorded.
+    failed = archive(published_record(replace(record, replays=1)), fresh_store, app.tasks)
+    assert (failed.status, failed.replays) == ("dead", 1)
 
 
 def test_dead_letter_worker_applies_retention_as_it_starts(

@@ -7,7 +7,6 @@ from {{ cookiecutter.package_name }}.deadletter.originals import (
     Arguments,
     OriginalsUnavailableError,
     keyring,
-    names_a_key,
     seal,
     unseal,
     warn_if_unsealed,
@@ -53,9 +52,17 @@ def test_sealed_arguments_refuse_a_ring_without_their_key() -> None:
         unseal(sealed, None)
 
 
-def test_redaction_is_detected_by_key_not_by_value() -> None:
-    assert names_a_key({"outer": [{"API_KEY": "x"}]}, {"api_key"})
-    assert not names_a_key([MASK, {"note": MASK}], {"api_key"})
+def test_a_record_is_redacted_exactly_when_redaction_masked_an_argument(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEAD_LETTER_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    monkeypatch.setenv("LOG_REDACT_KEYS", "api_key")
+    deep = record_of(Arguments(args=[{"outer": [{"API_KEY": "x"}]}], kwargs={}))
+    assert (deep.redacted, deep.args) == (True, [{"outer": [{"API_KEY": MASK}]}])
+    assert deep.sealed_arguments
+    # The mask as a value is not redaction: replaying it is faithful.
+    mask_as_value = record_of(Arguments(args=[MASK], kwargs={"note": MASK}))
+    assert (mask_as_value.redacted, mask_as_value.sealed_arguments) == (False, "")
 
 
 def test_record_shows_arguments_masked_and_replays_the_originals(

@@ -5,8 +5,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet, MultiFernet
 
 from {{ cookiecutter.package_name }}.celery_app import app, build_config
+from {{ cookiecutter.package_name }}.deadletter.originals import Arguments, seal
 from {{ cookiecutter.package_name }}.deadletter.record import REASONS, DeadLetter, Reason
 from {{ cookiecutter.package_name }}.deadletter.scheduled import (
     TASK_NAME,
@@ -16,6 +18,7 @@ from {{ cookiecutter.package_name }}.deadletter.scheduled import (
     select_due,
 )
 from {{ cookiecutter.package_name }}.deadletter.store import Query
+from {{ cookiecutter.package_name }}.redaction import MASK
 from {{ cookiecutter.package_name }}.settings import (
     NEVER_REPLAYED_ON_SCHEDULE,
     SCHEDULED_REPLAY_REASONS,
@@ -61,7 +64,7 @@ def test_only_dead_records_older_than_the_delay_are_due() -> None:
         replace(dead_letter("replayed", failed_ago=timedelta(hours=2)), status="replayed"),
         dead_letter("long-due", failed_ago=timedelta(days=2)),
     ]
-    selection = select_due(records, CUTOFF, max_replays=3, batch=10)
+    selection = select_due(records, CUTOFF, max_replays=3, batch=10, keys=None)
     assert ids(selection.due) == ["due", "long-due"]
     assert (selection.over_cap, selection.more) == ([], False)
 
@@ -72,17 +75,42 @@ def test_records_at_the_replay_cap_are_held_back() -> None:
         dead_letter("at-cap", failed_ago=timedelta(hours=3), replays=3),
         dead_letter("over-cap", failed_ago=timedelta(hours=4), replays=7),
     ]
-    selection = select_due(records, CUTOFF, max_replays=3, batch=10)
+    selection = select_due(records, CUTOFF, max_replays=3, batch=10, keys=None)
     assert ids(selection.due) == ["under"]
     assert ids(selection.over_cap) == ["at-cap", "over-cap"]
 
 
 def test_a_run_replays_at_most_a_batch() -> None:
     records = [dead_letter(f"r{n}", failed_ago=timedelta(hours=n + 1)) for n in range(3)]
-    full = select_due(records, CUTOFF, max_replays=3, batch=2)
+    full = select_due(records, CUTOFF, max_replays=3, batch=2, keys=None)
     assert (ids(full.due), full.more) == (["r0", "r1"], True)
-    exact = select_due(records, CUTOFF, max_replays=3, batch=3)
+    exact = select_due(records, CUTOFF, max_replays=3, batch=3, keys=None)
     assert (ids(exact.due), exact.more) == (["r0", "r1", "r2"], False)
+
+
+def test_records_that_cannot_be_replayed_faithfully_never_fill_the_batch() -> None:
+    ring = MultiFernet([Fernet(Fernet.generate_key())])
+    other_ring = MultiFernet([Fernet(Fernet.generate_key())])
+    sealed_for_another_ring = seal(Arguments(args=[], kwargs={"token": "t"}), other_ring)
+    records = [
+        replace(dead_letter("redacted-unsealed", failed_ago=timedelta(hours=2)), redacted=True),
+        replace(
+            dead_letter("sealed-with-a-lost-key", failed_ago=timedelta(hours=3)),
+            redacted=True,
+            sealed_arguments=sealed_for_another_ring,
+        ),
+        replace(
+            dead_letter("older-than-mask", failed_ago=timedelta(hours=4)), kwargs={"token": MASK}
+        ),
+        dead_letter("oldest-replayable", failed_ago=timedelta(hours=5)),
+    ]
+    selection = select_due(records, CUTOFF, max_replays=3, batch=1, keys=ring)
+    assert (ids(selection.due), selection.more) == (["oldest-replayable"], False)
+    assert ids(selection.unrecoverable) == [
+        "redacted-unsealed",
+        "sealed-with-a-lost-key",
+        "older-than-mask",
+    ]
 
 
 def test_selection_stops_reading_once_the_batch_is_full() -> None:
@@ -92,7 +120,7 @@ def test_selection_stops_reading_once_the_batch_is_full() -> None:
             n += 1
             yield dead_letter(f"r{n}", failed_ago=timedelta(hours=n))
 
-    assert len(select_due(endless(), CUTOFF, max_replays=3, batch=5).due) == 5
+    assert len(select_due(endless(), CUTOFF, max_replays=3, batch=5, keys=None).due) == 5
 
 
 def test_candidates_are_the_chosen_reasons_newest_first() -> None:

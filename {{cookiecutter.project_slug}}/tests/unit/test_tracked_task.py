@@ -5,7 +5,10 @@ import uuid
 
 import pytest
 
-from {{ cookiecutter.package_name }}.tasks import deliver_webhook
+from {{ cookiecutter.package_name }}.deadletter.replay import REPLAYS_HEADER
+from {{ cookiecutter.package_name }}.tasks import deliver_webhook, fetch_profile
+
+from .conftest import MemorySink
 
 TASK = "{{ cookiecutter.package_name }}.tasks.examples.deliver_webhook"
 
@@ -28,3 +31,15 @@ def test_log_records_carry_context_and_redacted_arguments(
     assert record["retries"] == 0
     assert record["task_args"][1] == {"event": "paid", "token": "[redacted]"}
     assert "tok_live_secret" not in caplog.text
+
+
+def test_a_failed_replay_records_which_replay_failed(
+    monkeypatch: pytest.MonkeyPatch, dead_letters: MemorySink
+) -> None:
+    def bad_payload(*args: object, **kwargs: object) -> None:
+        raise ValueError("not a profile")  # not retried: the task fails at once
+
+    monkeypatch.setattr("{{ cookiecutter.package_name }}.tasks.examples.call", bad_payload)
+    fetch_profile.apply(args=[7], task_id=f"t-{uuid.uuid4().hex}", headers={REPLAYS_HEADER: 2})
+    # The dead-letter worker tells this failure from a stale one by it (deadletter/archive.py).
+    assert [record.replays for record in dead_letters.records] == [2]

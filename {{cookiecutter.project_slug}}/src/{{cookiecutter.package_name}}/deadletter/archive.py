@@ -76,6 +76,12 @@ def record_from_task_message(
     )
 
 
+def failed_before_latest_replay(replays: int, existing: DeadLetter) -> bool:
+    """Whether a failure of the task's `replays`-th run (0: the original) predates the stored
+    record's latest replay, which is then still under way or already recorded."""
+    return existing.status == "replayed" and replays < existing.replays
+
+
 def archive(message: Message, store: DeadLetterStore, registered: Container[str]) -> DeadLetter:
     """Write the message's record to `store` unless the failing task already did, or the
     message failed before the record's latest replay (a dead-letter worker that fell behind must
@@ -89,12 +95,14 @@ def archive(message: Message, store: DeadLetterStore, registered: Container[str]
     if is_record_message(message.headers):
         record = DeadLetter.from_dict(message.decode())
         existing = store.get(record.id)
+        if existing is not None and failed_before_latest_replay(record.replays, existing):
+            return existing
     else:
         record = record_from_task_message(message, registered)
         existing = store.get(record.id)
+        replays = int((message.headers or {}).get(REPLAYS_HEADER) or 0)
         if existing is not None and (
-            existing.status == "dead"
-            or int((message.headers or {}).get(REPLAYS_HEADER) or 0) < existing.replays
+            existing.status == "dead" or failed_before_latest_replay(replays, existing)
         ):
             return existing
     saved = store.save(record)

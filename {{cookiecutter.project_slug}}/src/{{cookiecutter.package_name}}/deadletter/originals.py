@@ -12,7 +12,7 @@ name instead of running them with masked values; the worker warns as it starts.
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,19 +67,6 @@ def unseal(sealed: str, keys: MultiFernet | None) -> Arguments:
             "(was the key that sealed them removed?)"
         ) from None
     return Arguments(args=plain["args"], kwargs=plain["kwargs"])
-
-
-def names_a_key(value: Any, sensitive_keys: Iterable[str]) -> bool:
-    """Whether redaction masks anything in `value`: a mapping at any depth has a sensitive key
-    (case-insensitively, as `redaction.redact` matches them)."""
-    keys = frozenset(key.lower() for key in sensitive_keys)
-    if isinstance(value, Mapping):
-        return any(
-            str(key).lower() in keys or names_a_key(item, keys) for key, item in value.items()
-        )
-    if isinstance(value, list | tuple):
-        return any(names_a_key(item, keys) for item in value)
-    return False
 
 
 def holds_mask(value: Any) -> bool:

@@ -15,7 +15,6 @@ from .originals import (
     OriginalsUnavailableError,
     configured_keyring,
     holds_mask,
-    names_a_key,
     seal,
     unseal,
 )
@@ -110,16 +109,14 @@ def failure_record(
     queue: str,
     hostname: str,
     failed_at: str | None = None,
+    replays: int = 0,
 ) -> DeadLetter:
     """A record for one failure; arguments are redacted (`LOG_REDACT_KEYS`) before anything
     keeps them, and the originals sealed when redaction masked any (`originals.py`). `error` is
-    the exception, or a description when there is none."""
+    the exception, or a description when there is none; `replays` says which replay of the task
+    failed (0: its original run)."""
     originals = Arguments(args=list(args or ()), kwargs=dict(kwargs or {}))
-    sensitive_keys = get_settings().log_redact_keys
-    redacted_args, redacted_kwargs = redact_arguments(args, kwargs, sensitive_keys)
-    redacted = names_a_key(originals.args, sensitive_keys) or names_a_key(
-        originals.kwargs, sensitive_keys
-    )
+    redacted = redact_arguments(args, kwargs, get_settings().log_redact_keys)
     when = failed_at or now()
     if isinstance(error, BaseException):
         error_type, exception_message = exception_type(error), str(error)
@@ -128,8 +125,8 @@ def failure_record(
     return DeadLetter(
         id=task_id,
         task=task,
-        args=redacted_args,
-        kwargs=redacted_kwargs,
+        args=redacted.args,
+        kwargs=redacted.kwargs,
         reason=reason,
         exception_type=error_type,
         exception_message=exception_message,
@@ -139,8 +136,9 @@ def failure_record(
         first_failed_at=when,
         last_failed_at=when,
         hostname=hostname,
-        redacted=redacted,
-        sealed_arguments=sealed(task_id, originals) if redacted else "",
+        replays=replays,
+        redacted=redacted.masked,
+        sealed_arguments=sealed(task_id, originals) if redacted.masked else "",
     )
 
 

@@ -4,7 +4,10 @@ Every `SCHEDULED_REPLAY_INTERVAL` seconds beat publishes `replay_due` with the s
 delay and batch size. The task replays, newest failure first, up to `batch` records that are still
 `dead`, whose reason is one of `reasons` and whose last failure is at least `delay` seconds old,
 through `replay()`: the store's claim keeps each replay to one publish and enforces
-`DEAD_LETTER_MAX_REPLAYS`, so a record that keeps failing stops being replayed.
+`DEAD_LETTER_MAX_REPLAYS`, so a record that keeps failing stops being replayed. A record whose
+original arguments can't be recovered (`originals.py`) stays `dead` whatever runs, so it is left
+out of the batch and counted apart: otherwise enough of them would fill every batch and hold back
+every older record.
 
 Where it runs: on the work queue (`default`), in a main worker, like any other task. Not on
 `dead_letter`: whatever reaches that queue through the `dlx` exchange is archived, never run,
@@ -21,8 +24,10 @@ from typing import Any
 
 import redis
 from celery import Task, shared_task
+from cryptography.fernet import MultiFernet
 
 from ..settings import Settings, get_settings
+from .originals import OriginalsUnavailableError, configured_keyring
 from .record import DeadLetter, Reason, parse_time
 from .replay import replay
 from .store import Query, connected_store
@@ -34,31 +39,50 @@ TASK_NAME = f"{__name__}.replay_due"
 
 @dataclass(frozen=True)
 class Selection:
-    """What one run replays, the due records the replay cap holds back, and whether more
-    records were due than the batch holds."""
+    """What one run replays, the due records the replay cap holds back, those whose original
+    arguments can't be recovered, and whether more records were due than the batch holds."""
 
     due: list[DeadLetter]
     over_cap: list[DeadLetter]
+    unrecoverable: list[DeadLetter]
     more: bool
 
 
 def select_due(
-    records: Iterable[DeadLetter], cutoff: datetime, max_replays: int, batch: int
+    records: Iterable[DeadLetter],
+    cutoff: datetime,
+    max_replays: int,
+    batch: int,
+    *,
+    keys: MultiFernet | None,
 ) -> Selection:
     """From `records`, those waiting for a decision (`dead`) whose last failure is no later than
-    `cutoff`: the first `batch` of them under `max_replays`, and those at or over it."""
+    `cutoff`: the first `batch` of them under `max_replays` whose originals `keys` recover, those
+    at or over the cap, and those whose originals can't be recovered."""
     due: list[DeadLetter] = []
     over_cap: list[DeadLetter] = []
+    unrecoverable: list[DeadLetter] = []
     for record in records:
         if record.status != "dead" or parse_time(record.last_failed_at) > cutoff:
             continue
         if record.replays >= max_replays:
             over_cap.append(record)
+        elif not recoverable(record, keys):
+            unrecoverable.append(record)
         elif len(due) == batch:
-            return Selection(due, over_cap, more=True)
+            return Selection(due, over_cap, unrecoverable, more=True)
         else:
             due.append(record)
-    return Selection(due, over_cap, more=False)
+    return Selection(due, over_cap, unrecoverable, more=False)
+
+
+def recoverable(record: DeadLetter, keys: MultiFernet | None) -> bool:
+    """Whether `keys` recover the arguments `record`'s task was first called with."""
+    try:
+        record.original_arguments(keys)
+    except OriginalsUnavailableError:
+        return False
+    return True
 
 
 def candidates(
@@ -81,7 +105,13 @@ def replay_due(self: Task, reasons: list[Reason], delay: int, batch: int) -> Non
     cutoff = datetime.now(UTC) - timedelta(seconds=delay)
     try:
         store = connected_store()
-        selection = select_due(candidates(store.iterate, reasons), cutoff, max_replays, batch)
+        selection = select_due(
+            candidates(store.iterate, reasons),
+            cutoff,
+            max_replays,
+            batch,
+            keys=configured_keyring(),
+        )
         outcomes = [replay(self.app, store, record, max_replays) for record in selection.due]
     except (redis.RedisError, OSError) as error:
         logger.warning("scheduled replay skipped, dead-letter store unreachable: %s", error)
@@ -96,11 +126,13 @@ def replay_due(self: Task, reasons: list[Reason], delay: int, batch: int) -> Non
             outcome.detail,
         )
     logger.info(
-        "scheduled replay: published %d of %d due; skipped %d over DEAD_LETTER_MAX_REPLAYS (%d)%s",
+        "scheduled replay: published %d of %d due; skipped %d over DEAD_LETTER_MAX_REPLAYS (%d)"
+        " and %d whose original arguments can't be recovered%s",
         sum(outcome.outcome == "published" for outcome in outcomes),
         len(selection.due),
         len(selection.over_cap),
         max_replays,
+        len(selection.unrecoverable),
         "; more are due than the batch holds" if selection.more else "",
     )
 

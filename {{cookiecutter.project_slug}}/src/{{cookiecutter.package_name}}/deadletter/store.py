@@ -159,6 +159,12 @@ class RedisDeadLetterStore:
             "by_task": {task: n for task, n in by_task if n},
         }
 
+    def oldest_failed_at(self) -> float | None:
+        """The last failure time (a POSIX timestamp) of the record that failed longest ago, in
+        one read; None when the store is empty."""
+        oldest = self.client.zrange(self.key("index", "all"), 0, 0, withscores=True)
+        return float(oldest[0][1]) if oldest else None
+
     def claim_replay(self, task_id: str, max_replays: int | None) -> DeadLetter | None:
         """Atomically mark a record as replayed; None if it is missing, already replayed and
         not failed since, or was replayed `max_replays` times already (None: no limit)."""

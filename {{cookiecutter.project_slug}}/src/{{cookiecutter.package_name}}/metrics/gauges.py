@@ -25,8 +25,8 @@ from kombu import Connection
 from kombu.exceptions import OperationalError
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from ..deadletter.record import REASONS, parse_time
-from ..deadletter.store import Query, RedisDeadLetterStore
+from ..deadletter.record import REASONS
+from ..deadletter.store import RedisDeadLetterStore
 from ..topology import DEAD_LETTER_QUEUE, WORK_QUEUE
 
 logger = logging.getLogger(__name__)
@@ -78,11 +78,7 @@ def read_queues(connection: Connection) -> tuple[dict[str, int], dict[str, int]]
 
 def read_store(store: RedisDeadLetterStore) -> tuple[dict[str, int], float | None]:
     """Records per reason, and the last failure time of the oldest record."""
-    counts = store.counts()
-    total = counts["total"]["records"]
-    oldest = store.page(Query(), offset=total - 1, limit=1) if total else []
-    oldest_at = parse_time(oldest[0].last_failed_at).timestamp() if oldest else None
-    return counts["by_reason"], oldest_at
+    return store.counts()["by_reason"], store.oldest_failed_at()
 
 
 class SharedReadings:

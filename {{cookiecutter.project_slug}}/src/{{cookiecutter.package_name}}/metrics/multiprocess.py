@@ -108,6 +108,9 @@ class MetricsDirectory:
         """Send every metric value created from now on, in this process and in processes it
         forks, to this directory."""
         os.environ[DIRECTORY_VARIABLE] = str(self.path)
+        # prometheus-client picks its value class from that variable once, as it is imported
+        # (`values.ValueClass`), and every metric created later reads that module global: set
+        # after import, the variable alone would leave values in this process's memory.
         values.ValueClass = multiprocess_value_class()
 
     def remove(self) -> None:

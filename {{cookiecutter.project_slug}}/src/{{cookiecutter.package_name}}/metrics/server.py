@@ -14,12 +14,10 @@ import atexit
 import logging
 import os
 import threading
-from collections.abc import Iterable
 
 from celery import Celery, bootsteps
 from celery.worker import WorkController
 from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.metrics_core import Metric
 
 from ..deadletter.store import connected_store
 from ..settings import get_settings
@@ -32,16 +30,6 @@ logger = logging.getLogger(__name__)
 DIRECTORY_PREFIX = "{{ cookiecutter.package_name }}-metrics-"
 # How often exited pool processes' files are merged between scrapes.
 MERGE_EVERY_SECONDS = 5.0
-
-
-class ProcessValues:
-    """A collector of every worker process's counters and histograms."""
-
-    def __init__(self, directory: MetricsDirectory) -> None:
-        self.directory = directory
-
-    def collect(self) -> Iterable[Metric]:
-        return self.directory.collect()
 
 
 class MergeLoop:
@@ -73,7 +61,7 @@ class MetricsExporter:
         self.directory.activate()
         atexit.register(self.directory.remove)
         registry = CollectorRegistry()
-        registry.register(ProcessValues(self.directory))
+        registry.register(self.directory)
         registry.register(GaugeCollector(SharedReadings(app, connected_store(), gauge_interval)))
         try:
             self.server, _thread = start_http_server(port, registry=registry)

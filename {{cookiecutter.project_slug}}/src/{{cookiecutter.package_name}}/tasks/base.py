@@ -14,6 +14,7 @@ from celery.exceptions import TimeLimitExceeded
 
 from ..deadletter.handoff import hand_off
 from ..deadletter.record import DeadLetter, Reason, failure_record
+from ..deadletter.replay import REPLAYS_HEADER
 from ..logs import exception_type
 from ..redaction import redact_arguments
 from ..retry import RetryPolicy
@@ -76,16 +77,14 @@ class TrackedTask(Task):  # type: ignore[type-arg]
         self, task_id: str, args: Any, kwargs: Any, exc: BaseException | None = None
     ) -> dict[str, Any]:
         """The structured fields every log record of this task carries (JSON lines show them)."""
-        redacted_args, redacted_kwargs = redact_arguments(
-            args, kwargs, get_settings().log_redact_keys
-        )
+        redacted = redact_arguments(args, kwargs, get_settings().log_redact_keys)
         context: dict[str, Any] = {
             "task_id": task_id,
             "task": self.name,
             "retries": self.request.retries,
             "queue": self.queue_name(),
-            "task_args": redacted_args,
-            "task_kwargs": redacted_kwargs,
+            "task_args": redacted.args,
+            "task_kwargs": redacted.kwargs,
         }
         if exc is not None:
             context["exception_type"] = exception_type(exc)
@@ -131,4 +130,5 @@ class DLQTask(TrackedTask):
             retries=self.request.retries or 0,
             queue=self.queue_name(),
             hostname=self.request.hostname or socket.gethostname(),
+            replays=int((self.request.headers or {}).get(REPLAYS_HEADER) or 0),
         )
