@@ -2,11 +2,16 @@
 
 kombu's Redis transport keeps every unacknowledged message in one hash (`unacked`) and restores
 them only once they are older than the visibility timeout: it can't tell a delivery held by a dead
-worker from one a live worker is still running. This QoS also records each delivery's tag in a
-set of the worker process that holds it, and drops it on ack, reject or restore. `recovery.py`
-restores the tags of an owner whose heartbeat has expired.
+worker from one a live worker is still running. This QoS also records, for each delivery tag, the
+worker process that holds it: the hash `HOLDERS_KEY` (tag → owner) is the record, set when a
+worker receives the delivery and cleared on ack, reject or restore. A set per owner indexes its
+tags, so a sweep needn't read the whole hash; it may keep tags the owner no longer holds (kombu
+keeps a message's tag when it returns it to the queue, so the next worker to fetch it records the
+same tag), which is why `restore_if_held_by` restores a tag only while the hash still names the
+dead owner, checked in the same transaction as kombu's restore. `recovery.py` sweeps the owners
+whose heartbeat has expired.
 
-The tag is recorded before kombu stores the message: a crash in between leaves a tag with no
+The holder is recorded before kombu stores the message: a crash in between leaves a tag with no
 message, which restoring skips. A process that never claimed an identity (a publisher, a
 script) records nothing; its deliveries wait for the visibility timeout as before.
 """
@@ -15,10 +20,16 @@ import uuid
 from typing import Any
 
 from kombu.transport.redis import QoS
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import loads
+from redis import Redis
+from redis.client import Pipeline
 
-# The set of every owner that may hold deliveries, and each owner's set of delivery tags.
+# The set of every owner that may hold deliveries, each owner's set of delivery tags, and the
+# hash naming the current holder of each unacknowledged delivery.
 OWNERS_KEY = "delivery-owners"
 OWNED_PREFIX = "deliveries-held-by:"
+HOLDERS_KEY = "delivery-holders"
 
 
 class Identity:
@@ -44,11 +55,43 @@ class OwnedQoS(QoS):
     def append(self, message: Any, delivery_tag: str) -> None:
         if (owner := Identity.name) is not None:
             with self.pipe_or_acquire() as pipe:
-                pipe.sadd(OWNERS_KEY, owner).sadd(owned_key(owner), delivery_tag).execute()
+                pipe.sadd(OWNERS_KEY, owner).sadd(owned_key(owner), delivery_tag).hset(
+                    HOLDERS_KEY, delivery_tag, owner
+                ).execute()
         super().append(message, delivery_tag)
 
     def _remove_from_indices(self, delivery_tag: str, pipe: Any = None) -> Any:
         pipe = super()._remove_from_indices(delivery_tag, pipe)  # type: ignore[misc]
+        pipe.hdel(HOLDERS_KEY, delivery_tag)
         if (owner := Identity.name) is not None:
             pipe.srem(owned_key(owner), delivery_tag)
         return pipe
+
+    def restore_if_held_by(self, tag: str, owner: str, client: Redis) -> bool:
+        """kombu's `restore_by_tag`, done only while `owner` still holds `tag`; True when a
+        message was returned to its queue. The transaction watches the holders and the
+        unacknowledged messages, so a worker receiving the tag again in between wins."""
+
+        def restore_transaction(pipe: Pipeline) -> bool:
+            holder = pipe.hget(HOLDERS_KEY, tag)
+            if holder is None or bytes_to_str(holder) != owner:
+                return False
+            payload = pipe.hget(self.unacked_key, tag)
+            pipe.multi()
+            self._remove_from_indices(tag, pipe)
+            if payload is None:
+                return False
+            message, exchange, routing_key = loads(bytes_to_str(payload))
+            restore = self.channel._do_restore_message  # type: ignore[attr-defined]
+            restore(message, exchange, routing_key, pipe, False)
+            return True
+
+        # redis-py types `func` as returning None, but value_from_callable returns its value.
+        return bool(
+            client.transaction(
+                restore_transaction,  # type: ignore[arg-type]
+                HOLDERS_KEY,
+                self.unacked_key,
+                value_from_callable=True,
+            )
+        )

@@ -16,10 +16,11 @@ the task may run twice, never zero times.
 """
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from redis.commands.core import Script
+
+from .task_eta import eta_timestamp
 
 # Countdowns due sooner than this are pushed to their queue and wait in the worker as before.
 HOLD_AT_MOST = 2.0
@@ -44,14 +45,9 @@ return #due
 
 
 def due_at(message: dict[str, Any]) -> float | None:
-    """When a task message is due (epoch seconds), or None when it is due at once."""
-    eta = (message.get("headers") or {}).get("eta")
-    if not eta:
-        return None
-    due = datetime.fromisoformat(str(eta))
-    if due.tzinfo is None:  # Celery writes naive etas in UTC (enable_utc)
-        due = due.replace(tzinfo=UTC)
-    return due.timestamp()
+    """When a task message is due (epoch seconds), or None when it is due at once or its eta
+    can't be read (such a message goes to its queue, and its worker decides what to do)."""
+    return eta_timestamp((message.get("headers") or {}).get("eta"))
 
 
 def should_park(message: dict[str, Any], now: float) -> float | None:

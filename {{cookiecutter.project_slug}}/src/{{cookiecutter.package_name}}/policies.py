@@ -5,26 +5,21 @@
 - has `max_retries=None` (retries forever);
 - retries without a dead-letter path (its final failure would vanish);
 {%- if cookiecutter.broker == "redis" %}
-- has a hard time limit that the visibility timeout does not outlast (Redis would hand the running
-  message to a second worker); retry waits don't count: countdowns wait in Redis (`parking.py`);
+- has a hard time limit that the visibility timeout does not outlast, times the prefetch multiplier
+  (Redis would hand a message the worker still holds to a second worker); retry waits don't count:
+  countdowns wait in Redis (`parking.py`);
 {%- endif %}
 - retries with `acks_late` off (a worker crash loses the message).
 """
 
-{% if cookiecutter.broker == "redis" -%}
-import math
-{% endif -%}
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from celery import Celery, Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-{% if cookiecutter.broker == "redis" -%}
-from .parking import HOLD_AT_MOST
-{% endif -%}
 from .retry import RetryPolicy
-from .settings import get_settings
+from .settings import get_settings{% if cookiecutter.broker == "redis" %}, longest_hold{% endif %}
 from .tasks.base import DLQTask
 
 # A class in `autoretry_for` that catches any of these retries bugs and bad input too.
@@ -72,17 +67,20 @@ def has_dead_letter_path(app: Celery, task: Task) -> bool:  # type: ignore[type-
 
 
 def outlasted_by_visibility(app: Celery, task: Task) -> Iterator[Violation]:  # type: ignore[type-arg]
-    """A message stays unacknowledged while its task runs, after a countdown too short to park."""
+    """A message stays unacknowledged while it waits reserved behind others and while it runs
+    (`settings.longest_hold`)."""
     time_limit = int(task.time_limit or app.conf.task_time_limit or 0)
+    prefetch_multiplier = int(app.conf.worker_prefetch_multiplier)
     visibility_timeout = int(app.conf.broker_transport_options["visibility_timeout"])
-    longest_hold = time_limit + math.ceil(HOLD_AT_MOST)
-    if longest_hold >= visibility_timeout:
+    held_for = longest_hold(time_limit, prefetch_multiplier)
+    if held_for >= visibility_timeout:
         yield Violation(
             task.name,
             "visibility-timeout",
-            f"its hard time limit ({time_limit} s) plus {math.ceil(HOLD_AT_MOST)} s is not "
-            f"shorter than REDIS_VISIBILITY_TIMEOUT ({visibility_timeout} s): Redis would run "
-            "it twice; lower its time limit or raise the timeout",
+            f"a worker may hold it {held_for} s (hard time limit {time_limit} s times prefetch "
+            f"multiplier {prefetch_multiplier}, plus a short countdown), not less than "
+            f"REDIS_VISIBILITY_TIMEOUT ({visibility_timeout} s): Redis would run it twice; lower "
+            "its time limit or the multiplier, or raise the timeout",
         )
 {%- endif %}
 

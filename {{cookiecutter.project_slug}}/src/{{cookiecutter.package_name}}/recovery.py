@@ -1,39 +1,43 @@
 """A dead worker's unacknowledged deliveries go back to the queue within seconds.
 
 On Redis nothing else notices a dead worker: its messages would wait for the visibility
-timeout. Here each worker keeps a key in the broker's Redis alive for `ALIVE_FOR` seconds,
-refreshed by every beat of its health file (`heartbeat.py`), so a worker waiting for the broker
-or busy with long tasks stays alive exactly when its liveness probe says so. `ownership.py`
-records which deliveries each worker holds. Every `SWEEP_INTERVAL`, every worker looks for
-owners whose key has expired and returns their deliveries to the queue with kombu's own
-`QoS.restore_by_tag`: a transaction that removes the message from `unacked` and pushes it
-back, so a delivery is restored once however many workers sweep at the same time.
+timeout. Here each worker keeps a key in the broker's Redis alive for `HEALTH_HEARTBEAT_MAX_AGE`
+seconds, the age at which its liveness probe fails, refreshed by every beat of its health file
+(`heartbeat.py`), so a worker waiting for the broker or busy with long tasks stays alive exactly
+when its liveness probe says so. `ownership.py` records which worker holds each delivery. Every
+`SWEEP_INTERVAL`, every worker looks for owners whose key has expired and returns the deliveries
+they still hold to the queue, through kombu's own restore: one transaction checks the holder,
+removes the message from `unacked` and pushes it back, so a delivery is restored once however
+many workers sweep at the same time, and never when another worker has received it since.
 
-A worker names itself anew whenever its broker connection ends (the deliveries of that
-connection are the dead ones), so a restarted worker never inherits its predecessor's name.
-A worker that was only cut off and comes back may still be running a task that was restored:
-the task runs twice, which at-least-once delivery allows and idempotency keys cover. The
-visibility timeout stays as the last resort.
+A worker names itself anew whenever its consumer (re)connects, so the deliveries of a lost
+connection stay with the old name, which expires like a dead worker's, and a restarted worker
+never inherits its predecessor's name. A worker that is shutting down keeps its name alive (the
+broker-wait thread goes on beating) until it exits, so the tasks it finishes are not restored
+under it. A worker that was only cut off and comes back may still be running a task that was
+restored: the task runs twice, which at-least-once delivery allows and idempotency keys cover.
+The visibility timeout stays as the last resort.
 """
 
 import logging
+import time
 from typing import Any, cast
 
 import redis
 from celery import Celery
 from celery.worker.consumer import Consumer
-from kombu.transport.redis import Channel, QoS
+from kombu.transport.redis import Channel
+from kombu.utils.encoding import bytes_to_str
 
 from .heartbeat import beat_signal
-from .ownership import OWNERS_KEY, Identity, owned_key
+from .ownership import OWNERS_KEY, Identity, OwnedQoS, owned_key
 from .redis_timer import RedisTimerStep
+from .settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-# An owner whose key was not refreshed for this long is dead (the health file beats every second).
-ALIVE_FOR = 15
 # How often each worker looks for dead owners: a dead worker's deliveries are back in their
-# queue at most ALIVE_FOR + SWEEP_INTERVAL seconds after its last beat.
+# queue at most HEALTH_HEARTBEAT_MAX_AGE + SWEEP_INTERVAL seconds after its last beat.
 SWEEP_INTERVAL = 5.0
 # One worker restores a dead owner at a time; the claim lapses if that worker dies too.
 CLAIM_FOR = 60
@@ -41,6 +45,8 @@ ALIVE_PREFIX = "worker-alive:"
 CLAIM_PREFIX = "restoring-deliveries-of:"
 # Heartbeats must not hold up the worker's event loop when Redis is away.
 BEAT_TIMEOUT = 1.0
+# A worker that can't refresh its key says so at most this often (it beats every second).
+BEAT_WARNING_INTERVAL = 60.0
 
 
 def alive_key(owner: str) -> str:
@@ -48,20 +54,33 @@ def alive_key(owner: str) -> str:
 
 
 class Liveness:
-    """This worker's key in Redis, kept alive by each health beat."""
+    """This worker's key in Redis, kept alive for `alive_for` seconds by each health beat."""
 
-    def __init__(self, broker_url: str) -> None:
+    def __init__(self, broker_url: str, alive_for: int) -> None:
         self.client = redis.Redis.from_url(
             broker_url, socket_timeout=BEAT_TIMEOUT, socket_connect_timeout=BEAT_TIMEOUT
         )
+        self.alive_for = alive_for
+        self.warned_at: float | None = None
 
     def beat(self, **_: Any) -> None:
         if (owner := Identity.name) is None:
             return
         try:
-            self.client.set(alive_key(owner), 1, ex=ALIVE_FOR)
+            self.client.set(alive_key(owner), 1, ex=self.alive_for)
         except (redis.RedisError, OSError) as error:
-            logger.debug("could not refresh the worker's key in Redis: %s", error)
+            self.warn(error)
+
+    def warn(self, error: Exception) -> None:
+        now = time.monotonic()
+        if self.warned_at is None or now - self.warned_at >= BEAT_WARNING_INTERVAL:
+            self.warned_at = now
+            logger.warning(
+                "could not refresh this worker's key in Redis (%s): other workers return its "
+                "messages to the queue if it stays away for %d s",
+                error,
+                self.alive_for,
+            )
 
     def is_alive(self, owner: str) -> bool:
         return bool(self.client.exists(alive_key(owner)))
@@ -73,11 +92,11 @@ def restore_deliveries(channel: Channel, owner: str, restorer: str) -> int | Non
     with channel.conn_or_acquire() as client:
         if not client.set(f"{CLAIM_PREFIX}{owner}", restorer, nx=True, ex=CLAIM_FOR):
             return None
-        restored = 0
-        for tag in client.smembers(owned_key(owner)):
-            if client.hexists(channel.unacked_key, tag):
-                cast(QoS, channel.qos).restore_by_tag(tag, client)
-                restored += 1
+        qos = cast(OwnedQoS, channel.qos)
+        restored = sum(
+            qos.restore_if_held_by(bytes_to_str(tag), owner, client)
+            for tag in client.smembers(owned_key(owner))
+        )
         client.pipeline().delete(owned_key(owner)).srem(OWNERS_KEY, owner).execute()
         return restored
 
@@ -91,16 +110,16 @@ class DeadWorkerRecovery(RedisTimerStep):
     def __init__(self, consumer: Consumer, **kwargs: Any) -> None:
         super().__init__(consumer, **kwargs)
         self.hostname = consumer.hostname
-        self.liveness = Liveness(self.app.conf.broker_url)
-        Identity.claim(self.hostname)
-        self.liveness.beat()
+        self.liveness = Liveness(self.app.conf.broker_url, get_settings().health_heartbeat_max_age)
         beat_signal.connect(self.liveness.beat, weak=False)
 
-    def stop(self, consumer: Consumer) -> None:
-        # This connection's deliveries are gone with it: later ones belong to a new name, and the
-        # old name expires like a dead worker's, so whatever the connection held is restored.
+    def start(self, consumer: Consumer) -> None:
+        # A new connection's deliveries belong to a new name. The old one, no longer refreshed,
+        # expires like a dead worker's, so whatever the lost connection held is restored. Not
+        # on stop: a worker shutting down still runs its tasks, under the name it keeps alive.
         Identity.claim(self.hostname)
-        super().stop(consumer)
+        self.liveness.beat()
+        super().start(consumer)
 
     def shutdown(self, consumer: Consumer) -> None:
         beat_signal.disconnect(self.liveness.beat)

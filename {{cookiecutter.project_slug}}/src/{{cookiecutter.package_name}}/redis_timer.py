@@ -3,6 +3,12 @@
 Dead-worker recovery and the countdown mover both run this way: while the consumer is
 connected, on the consumer's own timer, through a connection of their own. A job that fails
 (Redis away, a timeout) is logged and runs again at the next tick.
+
+The jobs run in the worker's event loop, so their connection has socket timeouts: without them
+(kombu's default), a command on a half-open connection (a failover, a NAT or firewall dropping
+it silently) waits forever, the event loop with it, and the worker fails its liveness probe. Only
+this connection has them: it never consumes, so kombu's BRPOP polling, on the consumer's own
+connection, is untouched.
 """
 
 import logging
@@ -17,6 +23,9 @@ from kombu.exceptions import OperationalError
 from kombu.transport.redis import Channel
 
 logger = logging.getLogger(__name__)
+
+# The longest a job's command may wait on Redis; far above the job's own round trips.
+SOCKET_TIMEOUT = 5.0
 
 
 class RedisTimerStep(bootsteps.StartStopStep):
@@ -34,7 +43,12 @@ class RedisTimerStep(bootsteps.StartStopStep):
         self.timer_entry: Entry | None = None
 
     def start(self, consumer: Consumer) -> None:
-        self.connection = self.app.connection_for_write()
+        self.connection = self.app.connection_for_write(
+            transport_options={
+                "socket_timeout": SOCKET_TIMEOUT,
+                "socket_connect_timeout": SOCKET_TIMEOUT,
+            }
+        )
         self.timer_entry = consumer.timer.call_repeatedly(self.interval, self.tick)
 
     def stop(self, consumer: Consumer) -> None:

@@ -40,8 +40,8 @@ SHUTDOWN_MARGIN = 30
 # An idempotency key outlives the attempt holding it by this much.
 IDEMPOTENCY_HOLD_MARGIN = 5
 {%- if cookiecutter.broker == "redis" %}
-# A delivered message stays unacknowledged this long past its hard time limit before Redis hands
-# it to another worker: room for a short countdown, a busy pool and a late event loop.
+# A delivered message stays unacknowledged this long past the longest a worker may hold it before
+# Redis hands it to another worker: room for a short countdown, a busy pool and a late event loop.
 VISIBILITY_MARGIN = 60
 {%- endif %}
 
@@ -115,8 +115,8 @@ class Settings(BaseSettings):
     # 30 minutes (its default consumer_timeout), hence the ceiling.
     celery_task_time_limit: Annotated[int, Field(ge=5, le=MAX_TASK_TIME_LIMIT)] = 300
     celery_publish_max_retries: Annotated[int, Field(ge=0, le=10)] = 3
-    # Messages each pool process may reserve beyond the one it runs. More is faster for short
-    # tasks, but a worker that dies whole hands every reserved message back, and each return
+    # Messages a worker may hold per pool process, the running one included. More is faster for
+    # short tasks, but a worker that dies whole hands every reserved message back, and each return
     # counts toward the delivery limit.
     celery_worker_prefetch_multiplier: Annotated[int, Field(ge=1, le=MAX_PREFETCH_MULTIPLIER)] = 1
     # Task events cost a broker publish per state change, and the workers' own metrics already
@@ -126,7 +126,8 @@ class Settings(BaseSettings):
 {%- if cookiecutter.broker == "rabbitmq" %}
     rabbitmq_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
 {%- else %}
-    # Unset: CELERY_TASK_TIME_LIMIT plus VISIBILITY_MARGIN (see `visibility_timeout`).
+    # Unset: CELERY_TASK_TIME_LIMIT times CELERY_WORKER_PREFETCH_MULTIPLIER plus VISIBILITY_MARGIN
+    # (see `visibility_timeout`).
     redis_visibility_timeout: Seconds | None = None
     redis_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
 {%- endif %}
@@ -180,7 +181,7 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
-            return frozenset(key.strip().lower() for key in value.split(",") if key.strip())
+            return frozenset(key.lower() for key in comma_separated(value))
         return value
 {%- if cookiecutter.scheduled_replay == "yes" %}
 
@@ -240,25 +241,26 @@ class Settings(BaseSettings):
         if self.redis_visibility_timeout <= self.longest_hold:
             raise ValueError(
                 f"REDIS_VISIBILITY_TIMEOUT must be longer than {self.longest_hold} s "
-                "(CELERY_TASK_TIME_LIMIT plus the shortest countdown parked in Redis), or Redis "
-                "hands a message a worker still holds to a second worker"
+                "(CELERY_TASK_TIME_LIMIT times CELERY_WORKER_PREFETCH_MULTIPLIER plus the shortest "
+                "countdown parked in Redis), or Redis hands a message a worker still holds to a "
+                "second worker"
             )
         return self
 
     @property
     def longest_hold(self) -> int:
-        """The longest a worker holds a message unacknowledged: its run, after a countdown too
-        short to park in Redis (longer ones wait there, not in the worker: parking.py)."""
-        return self.celery_task_time_limit + math.ceil(HOLD_AT_MOST)
+        return longest_hold(self.celery_task_time_limit, self.celery_worker_prefetch_multiplier)
 
     @property
     def visibility_timeout(self) -> int:
         """How long a message stays unacknowledged before Redis hands it to another worker:
-        REDIS_VISIBILITY_TIMEOUT, or the hard time limit plus VISIBILITY_MARGIN. Only the last
-        resort: a dead worker's messages return within seconds (recovery.py)."""
+        REDIS_VISIBILITY_TIMEOUT, or `default_visibility_timeout`. Only the last resort: a dead
+        worker's messages return within seconds (recovery.py)."""
         if self.redis_visibility_timeout is not None:
             return self.redis_visibility_timeout
-        return self.celery_task_time_limit + VISIBILITY_MARGIN
+        return default_visibility_timeout(
+            self.celery_task_time_limit, self.celery_worker_prefetch_multiplier
+        )
 {%- endif %}
 
 {%- if cookiecutter.scheduled_replay == "yes" %}
@@ -322,6 +324,22 @@ def retired_variables(env_file: Path = ENV_FILE) -> list[str]:
     names = set(os.environ) | (set(dotenv_values(env_file)) if env_file.is_file() else set())
     present = {name.upper() for name in names}
     return [f"{name}: {why}" for name, why in RETIRED.items() if name in present]
+
+
+{%- if cookiecutter.broker == "redis" %}
+
+
+def longest_hold(time_limit: int, prefetch_multiplier: int) -> int:
+    """The longest a worker holds a message unacknowledged, which the visibility timeout must
+    outlast: a reserved message waits behind up to `prefetch_multiplier` - 1 others in its pool
+    process, then runs, each for up to `time_limit`; a countdown too short to park adds
+    `HOLD_AT_MOST` (longer ones wait in Redis, not in the worker: parking.py)."""
+    return time_limit * prefetch_multiplier + math.ceil(HOLD_AT_MOST)
+
+
+def default_visibility_timeout(time_limit: int, prefetch_multiplier: int) -> int:
+    return time_limit * prefetch_multiplier + VISIBILITY_MARGIN
+{%- endif %}
 
 
 @cache

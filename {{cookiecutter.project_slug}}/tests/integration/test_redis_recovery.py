@@ -6,29 +6,40 @@ The two that take minutes are marked `chaos`: they run with `-m chaos`.
 """
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import redis
 from kombu import Producer
+from kombu.transport.redis import Channel
 from pydantic import SecretStr
 
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore
+from {{ cookiecutter.package_name }}.ownership import OWNERS_KEY, Identity, OwnedQoS, owned_key
 from {{ cookiecutter.package_name }}.parking import MOVE_DUE, PARKED_KEY, move_due, park
+from {{ cookiecutter.package_name }}.recovery import SWEEP_INTERVAL, Liveness, restore_deliveries
 from {{ cookiecutter.package_name }}.redis_client import redis_client
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
 
 from ..chaos.broker import RestartableBroker
 from . import recovery_tasks
-from .workers import WorkerProcess, spawn_worker, wait_for
+from .workers import STOP_WITHIN, WorkerProcess, holds_throughout, spawn_worker, wait_for
 
 # The issue's bound: a dead worker's task completes elsewhere within this long, with defaults.
 RESUMED_WITHIN = 30.0
+# A worker's name expires this long after its last beat, and a sweep follows within SWEEP_INTERVAL.
+NAME_EXPIRES_AFTER = Settings.model_fields["health_heartbeat_max_age"].default
+# A port in this suite's range where no Redis listens.
+NOTHING_LISTENS_ON = 19701
+# Longer than the name's expiry plus a sweep, shorter than a warm shutdown may take.
+LONG_TASK = NAME_EXPIRES_AFTER + SWEEP_INTERVAL + 3
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +179,69 @@ def test_a_whole_worker_killed_mid_task_resumes_on_another_within_30_s(
     assert len(runs) == 2
     assert runs[1][1] != holder
     assert done - killed_at <= RESUMED_WITHIN
+
+
+def test_a_worker_stopped_mid_task_finishes_it_and_no_other_worker_runs_it_again(
+    client: redis.Redis, publisher: Producer, workers: Workers
+) -> None:
+    workers.start(2)
+    sent = recovery_tasks.naps.apply_async((LONG_TASK,), producer=publisher)
+    _, holder = first_run(client, sent.id)
+    stopping = workers.named(holder)
+    stopping.process.terminate()
+    wait_for(
+        lambda: recovery_tasks.done_at(client, sent.id) is not None,
+        LONG_TASK + 5,
+        "the stopping worker finished its task",
+    )
+    assert stopping.process.wait(STOP_WITHIN) == 0
+    wait_for(lambda: client.hlen("unacked") == 0, 10, "the finished task acknowledged")
+    # Until the stopped worker's name has expired and been swept, and a while after.
+    holds_throughout(
+        lambda: len(recovery_tasks.runs(client, sent.id)) == 1,
+        NAME_EXPIRES_AFTER + 2 * SWEEP_INTERVAL,
+        "the task ran once",
+    )
+
+
+def test_a_tag_received_again_by_a_live_worker_is_not_restored_with_its_old_holder(
+    client: redis.Redis, publisher: Producer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kombu keeps a message's tag when it returns it to the queue: the tag stays in the set of
+    its first holder (A) while a second worker (B) runs it. A's expiry must not restore it."""
+    monkeypatch.setattr(Identity, "name", None)
+    recovery_tasks.naps.apply_async((0,), producer=publisher)
+    channel = cast(Channel, publisher.channel)
+    qos = channel.qos
+    assert isinstance(qos, OwnedQoS)
+    first_holder = Identity.claim("a@test")
+    received_by_a = channel.basic_get(WORK_QUEUE, no_ack=False)
+    assert received_by_a is not None
+    tag = str(received_by_a.delivery_tag)
+    Identity.claim("c@test")
+    qos.restore_by_tag(tag)  # returned to the queue by another worker, as a sweep or reject does
+    Identity.claim("b@test")
+    received_by_b = channel.basic_get(WORK_QUEUE, no_ack=False)
+    assert received_by_b is not None
+    assert received_by_b.delivery_tag == tag
+    assert client.sismember(owned_key(first_holder), tag)
+
+    assert restore_deliveries(channel, first_holder, "c@test") == 0
+    assert client.hexists("unacked", tag)
+    assert client.llen(WORK_QUEUE) == 0
+    assert not client.sismember(OWNERS_KEY, first_holder)
+
+
+def test_a_worker_that_cannot_refresh_its_key_warns_once_a_minute(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Identity, "name", "a@test/1")
+    liveness = Liveness(f"redis://127.0.0.1:{NOTHING_LISTENS_ON}/0", NAME_EXPIRES_AFTER)
+    with caplog.at_level(logging.WARNING, logger=Liveness.__module__):
+        for _ in range(3):
+            liveness.beat()
+    assert [record.levelno for record in caplog.records] == [logging.WARNING]
+    assert "could not refresh this worker's key" in caplog.records[0].getMessage()
 
 
 def retry_after_its_worker_died(

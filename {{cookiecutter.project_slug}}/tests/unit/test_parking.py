@@ -38,6 +38,10 @@ def test_a_naive_eta_is_read_as_utc() -> None:
     assert due_at(message("2026-01-01T12:01:00")) == (NOW + timedelta(minutes=1)).timestamp()
 
 
+def test_a_message_whose_eta_is_not_iso_8601_goes_to_its_queue() -> None:
+    assert should_park(message("in a minute"), NOW.timestamp()) is None
+
+
 def test_the_parked_entry_keeps_target_and_payload_verbatim() -> None:
     payload = json.dumps(message(NOW))
     assert json.loads(parked_entry("work\x06\x163", payload)) == ["work\x06\x163", payload]

@@ -113,6 +113,10 @@ def test_secrets_are_masked_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_visibility_timeout_follows_the_time_limit_unless_set() -> None:
     assert Settings(_env_file=None, celery_task_time_limit=300).visibility_timeout == 360
     assert Settings(_env_file=None, celery_task_time_limit=90).visibility_timeout == 150
+    prefetching = Settings(
+        _env_file=None, celery_task_time_limit=90, celery_worker_prefetch_multiplier=4
+    )
+    assert prefetching.visibility_timeout == 420
     explicit = Settings(_env_file=None, celery_task_time_limit=90, redis_visibility_timeout=7200)
     assert explicit.visibility_timeout == 7200
 
@@ -128,4 +132,17 @@ def test_visibility_timeout_must_outlast_a_task_not_its_retry_waits(
     get_settings.cache_clear()
     monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "303")
     assert get_settings().visibility_timeout == 303
+
+
+def test_visibility_timeout_must_outlast_the_messages_reserved_behind_running_tasks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CELERY_TASK_TIME_LIMIT", "300")
+    monkeypatch.setenv("CELERY_WORKER_PREFETCH_MULTIPLIER", "3")
+    monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "902")
+    with pytest.raises(SettingsError, match="REDIS_VISIBILITY_TIMEOUT must be longer than 902 s"):
+        get_settings()
+    get_settings.cache_clear()
+    monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "903")
+    assert get_settings().visibility_timeout == 903
 {%- endif %}

@@ -17,7 +17,6 @@ or a replay is a new publish, so it waits from its own publish).
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from billiard.einfo import ExceptionInfo
@@ -30,6 +29,7 @@ from kombu.message import Message
 
 from .. import topology
 from ..deadletter.replay import REPLAY_HEADER
+from ..task_eta import eta_timestamp
 from . import definitions as m
 
 PUBLISHED_AT_HEADER = "x-published-at"
@@ -80,9 +80,9 @@ def queue_wait(task: AnyTask, started_at: float) -> float | None:
     if not isinstance(published_at, int | float):
         return None
     ready_at = float(published_at)
-    eta = task.request.eta
-    if isinstance(eta, str):
-        ready_at = max(ready_at, datetime.fromisoformat(eta).timestamp())
+    due_at = eta_timestamp(task.request.eta)
+    if due_at is not None:
+        ready_at = max(ready_at, due_at)
     return max(0.0, started_at - ready_at)
 
 
