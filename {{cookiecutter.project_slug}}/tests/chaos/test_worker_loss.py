@@ -12,7 +12,7 @@ import uuid
 import redis
 from kombu.transport.redis import Channel
 
-from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
+from {{ cookiecutter.package_name }}.parking import PARKED_KEY
 {%- endif %}
 
 from ..integration.workers import WorkerProcess, wait_for
@@ -108,18 +108,19 @@ def test_sigterm_lets_the_running_task_finish_and_it_is_not_delivered_again(
 {%- if cookiecutter.broker == "redis" %}
 
 
-def test_a_stopping_worker_hands_back_the_countdown_task_it_holds_at_once(
+def test_a_countdown_task_waits_in_redis_so_stopping_a_worker_cannot_delay_it(
     workers: Workers, publisher: Publisher, the_ledger: Ledger, chaos_broker: RestartableBroker
 ) -> None:
-    """On Redis a task waiting for its countdown sits unacknowledged in a worker. A warm shutdown
-    puts it back on the queue at once, not after REDIS_VISIBILITY_TIMEOUT."""
+    """On Redis a task waiting for its countdown is parked in Redis (`parking.py`), not held
+    unacknowledged by a worker: the worker that was running can stop, and another runs the task
+    once, when it is due."""
     broker = redis.Redis.from_url(chaos_broker.url)
-    holder = workers.start()
+    first = workers.start()
     entry_id = new_entry()
     publisher.publish(entry_id, countdown=8)
-    wait_for(lambda: broker.hlen(UNACKED) == 1, within=30, what="the worker holding the task")
-    assert holder.stop() == 0
-    assert (broker.hlen(UNACKED), broker.llen(WORK_QUEUE)) == (0, 1)
+    wait_for(lambda: broker.zcard(PARKED_KEY) == 1, within=30, what="the task parked in Redis")
+    assert broker.hlen(UNACKED) == 0
+    assert first.stop() == 0
     workers.start()
     wait_until_applied(the_ledger, entry_id)
     assert the_ledger.counts("starts") == {entry_id: 1}
