@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.settings import get_settings
 from {{ cookiecutter.package_name }}.tasks import sync_to_crm
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
 
+from ..records import a_dead_letter
 from .workers import spawn_worker, wait_for
 
 
@@ -40,17 +41,11 @@ def dead_letter(
     task: str = "svc.tasks.a", reason: Reason = "exhausted", age_days: float = 0
 ) -> DeadLetter:
     failed_at = (datetime.now(UTC) - timedelta(days=age_days)).isoformat()
-    return DeadLetter(
+    return a_dead_letter(
         id=str(uuid.uuid4()),
         task=task,
-        args=[],
-        kwargs={},
         reason=reason,
-        exception_type="builtins.ConnectionError",
-        exception_message="refused",
-        traceback="",
         retries=0,
-        queue="default",
         first_failed_at=failed_at,
         last_failed_at=failed_at,
         hostname="test",

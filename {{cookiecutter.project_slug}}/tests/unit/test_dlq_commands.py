@@ -6,7 +6,8 @@ import click
 import pytest
 
 from {{ cookiecutter.package_name }}.deadletter.commands import parse_since, table
-from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
+
+from ..records import a_dead_letter
 
 
 def test_since_takes_durations_and_iso_times() -> None:
@@ -24,17 +25,11 @@ def test_since_refuses_anything_else() -> None:
 
 
 def test_table_aligns_columns_under_a_header() -> None:
-    record = DeadLetter(
+    record = a_dead_letter(
         id="abc",
         task="svc.tasks.long_task_name",
-        args=[],
-        kwargs={},
-        reason="exhausted",
         exception_type="",
         exception_message="",
-        traceback="",
-        retries=8,
-        queue="default",
         first_failed_at="2026-01-01T00:00:00+00:00",
         last_failed_at="2026-01-01T00:00:00+00:00",
         hostname="host",

@@ -7,19 +7,12 @@ from {{ cookiecutter.package_name }}.deadletter.groups import group_id, group_re
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
 from {{ cookiecutter.package_name }}.deadletter.store import Query
 
-BASE = DeadLetter(
-    id="r-1",
+from ..records import a_dead_letter
+
+BASE = a_dead_letter(
     task="tasks.sync",
-    args=[],
-    kwargs={},
-    reason="exhausted",
-    exception_type="builtins.ConnectionError",
     exception_message="HTTP 503 for /records/17",
-    traceback="",
     retries=2,
-    queue="default",
-    first_failed_at="2026-01-01T10:00:00+00:00",
-    last_failed_at="2026-01-01T10:00:00+00:00",
     hostname="h",
 )
 

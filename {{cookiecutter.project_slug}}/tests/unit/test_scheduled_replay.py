@@ -27,6 +27,8 @@ from {{ cookiecutter.package_name }}.settings import (
 )
 from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
 
+from ..records import a_dead_letter
+
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CUTOFF = NOW - timedelta(hours=1)
 
@@ -35,20 +37,13 @@ def dead_letter(
     task_id: str, *, failed_ago: timedelta, reason: Reason = "exhausted", replays: int = 0
 ) -> DeadLetter:
     failed_at = (NOW - failed_ago).isoformat()
-    return DeadLetter(
+    return a_dead_letter(
         id=task_id,
-        task="svc.tasks.sync",
-        args=[],
-        kwargs={},
         reason=reason,
-        exception_type="builtins.ConnectionError",
         exception_message="503",
-        traceback="",
-        retries=8,
         queue=WORK_QUEUE,
         first_failed_at=failed_at,
         last_failed_at=failed_at,
-        hostname="worker-1",
         replays=replays,
     )
 
