@@ -93,3 +93,21 @@ def test_merging_again_keeps_counters_monotonic(tmp_path: Path) -> None:
     succeeded = ("celery_task_succeeded_total", (("name", "t"), ("queue_name", "default")))
     assert totals(directory)[succeeded] == 3 * (2 + 3)
     assert len(directory.value_files()) == 2
+
+
+def test_a_file_not_yet_sized_is_skipped_while_live_and_dropped_once_dead(
+    tmp_path: Path,
+) -> None:
+    """A process that has opened its value file but not yet extended it leaves an empty file
+    (prometheus-client creates, then sizes it); neither a scrape nor a merge may fail on it."""
+    run_worker(tmp_path, children=2)
+    directory = MetricsDirectory(tmp_path)
+    before = totals(directory)
+    with subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE) as starting:
+        (tmp_path / f"counter_{starting.pid}.db").touch()
+        assert totals(directory) == before
+        assert len(list(directory.collect())) > 0
+        starting.communicate(b"\n", timeout=10)
+    directory.merge_dead()
+    assert totals(directory) == before
+    assert not (tmp_path / f"counter_{starting.pid}.db").exists()

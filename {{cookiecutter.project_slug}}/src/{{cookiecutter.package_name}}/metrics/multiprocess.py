@@ -11,6 +11,10 @@ prometheus-client's multiprocess mode keeps each process's values in files named
   them, so counters stay monotonic and the directory holds a bounded number of files. The merge
   and the scrape take the same lock, so a scrape never counts a file twice or misses it.
 
+A process that has just started may have created its file without sizing it yet
+(prometheus-client opens it, then extends it): such a file holds no values and is skipped, since
+reading it would fail.
+
 A process counts as exited when `os.kill(pid, 0)` says no such process. A pid the kernel reuses
 for a new process before the merge sees the old one gone keeps its file (the new process adds to
 its values, which stays correct); one reused in the instant between the check and the delete
@@ -35,6 +39,8 @@ DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 # Types whose values only add up: a dead process's share can be folded into one file.
 ADDITIVE_TYPES = ("counter", "histogram")
 MERGED = "merged"
+# A value file opens with the length of its used part; a shorter file has not been sized yet.
+HEADER_BYTES = 8
 
 
 class ValueFile(Protocol):
@@ -69,10 +75,15 @@ def owner_pid(path: Path) -> int | None:
     return int(suffix) if suffix.isdigit() else None
 
 
+def is_sized(path: Path) -> bool:
+    """Whether the process writing `path` has sized it, so that it can be read."""
+    return path.stat().st_size >= HEADER_BYTES
+
+
 def add_values(files: Iterable[Path]) -> dict[str, float]:
     """Each key's value summed over `files` (counters and histogram buckets are per process)."""
     totals: dict[str, float] = defaultdict(float)
-    for path in files:
+    for path in filter(is_sized, files):
         for key, value, _timestamp, _position in read_value_file(str(path)):
             totals[key] += value
     return totals
@@ -162,4 +173,5 @@ class MetricsDirectory:
 
     def collect_without_merging(self) -> list[Metric]:
         """Every value file's values, summed as a scrape shows them."""
-        return list(merge_value_files([str(path) for path in self.value_files()]))
+        readable = [str(path) for path in self.value_files() if is_sized(path)]
+        return list(merge_value_files(readable))

@@ -43,7 +43,11 @@ class MergeLoop:
 
     def run(self) -> None:
         while not self.stopped.wait(MERGE_EVERY_SECONDS):
-            self.directory.merge_dead()
+            try:
+                self.directory.merge_dead()
+            except OSError:
+                # Logged and tried again: a dead thread would let the directory grow unseen.
+                logger.exception("could not merge the metrics files of exited pool processes")
 
     def start(self) -> None:
         self.thread.start()
