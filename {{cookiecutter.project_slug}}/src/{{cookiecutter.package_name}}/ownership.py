@@ -11,17 +11,19 @@ same tag), which is why `restore_if_held_by` restores a tag only while the hash 
 dead owner, checked in the same transaction as kombu's restore. `recovery.py` sweeps the owners
 whose heartbeat has expired.
 
-The holder is recorded before kombu stores the message: a crash in between leaves a tag with no
-message, which restoring skips. A process that never claimed an identity (a publisher, a
+The holder is recorded in the same transaction as kombu's own record of the message (one round
+trip per delivery, as kombu alone makes). A process that never claimed an identity (a publisher, a
 script) records nothing; its deliveries wait for the visibility timeout as before.
 """
 
+import time
 import uuid
 from typing import Any
 
+from kombu.transport import virtual
 from kombu.transport.redis import QoS
 from kombu.utils.encoding import bytes_to_str
-from kombu.utils.json import loads
+from kombu.utils.json import dumps, loads
 from redis import Redis
 from redis.client import Pipeline
 
@@ -53,12 +55,21 @@ class OwnedQoS(QoS):
     """kombu's Redis ack emulation, plus the holder of each unacknowledged delivery."""
 
     def append(self, message: Any, delivery_tag: str) -> None:
-        if (owner := Identity.name) is not None:
-            with self.pipe_or_acquire() as pipe:
-                pipe.sadd(OWNERS_KEY, owner).sadd(owned_key(owner), delivery_tag).hset(
-                    HOLDERS_KEY, delivery_tag, owner
-                ).execute()
-        super().append(message, delivery_tag)
+        """What kombu's `append` stores (the message with its exchange and routing key, and its
+        tag in the time index), and its holder, in one transaction."""
+        owner = Identity.name
+        if owner is None:
+            super().append(message, delivery_tag)
+            return
+        delivery = message.delivery_info
+        stored = dumps([message._raw, delivery["exchange"], delivery["routing_key"]])
+        with self.pipe_or_acquire() as pipe:
+            pipe.zadd(self.unacked_index_key, {delivery_tag: time.time()})
+            pipe.hset(self.unacked_key, delivery_tag, stored)
+            pipe.sadd(OWNERS_KEY, owner).sadd(owned_key(owner), delivery_tag)
+            pipe.hset(HOLDERS_KEY, delivery_tag, owner).execute()
+        # kombu's generic QoS keeps the message in this process until it is acknowledged.
+        virtual.QoS.append(self, message, delivery_tag)
 
     def _remove_from_indices(self, delivery_tag: str, pipe: Any = None) -> Any:
         pipe = super()._remove_from_indices(delivery_tag, pipe)  # type: ignore[misc]
