@@ -28,6 +28,7 @@ from .redis_transport import TRANSPORT
 {%- endif %}
 from .settings import Settings, get_settings
 from .startup import prepare_worker
+from .withheld_bodies import withhold_refused_bodies
 
 TASKS_PACKAGE = f"{__package__}.tasks"
 {%- if cookiecutter.broker == "redis" %}
@@ -141,6 +142,7 @@ def create_app(settings: Settings) -> Celery:
 {%- endif %}
     install_metrics(app)
     install_log_format(app, settings.log_format)
+    withhold_refused_bodies()
     app.steps["worker"].add(Retention)
     return app
 
