@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,21 @@ import pytest
 from pytest_cookies.plugin import Cookies
 
 COMMAND_TIMEOUT = 600
+TEARDOWN_TIMEOUT = 60
+
+
+def kill_processes_running_from(venv: Path) -> None:
+    """SIGKILL every process whose command line names `venv` (workers started by a project's
+    tests run its interpreter)."""
+    marker = str(venv).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError):  # it exited meanwhile
+            continue
 
 
 def find_python(version: str) -> Path:
@@ -48,17 +64,32 @@ class GeneratedProject(BakedProject):
     def run(
         self, *command: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """Run `command` in the project directory with its virtual environment first on PATH."""
+        """Run `command` in the project directory with its virtual environment first on PATH.
+
+        A command still running after COMMAND_TIMEOUT is interrupted as Ctrl-C would (so a test
+        suite tears its fixtures down), then killed, with every process still running from the
+        project's environment: workers a suite started must not outlive it and take the next
+        project's tasks."""
         path = f"{self.venv / 'bin'}{os.pathsep}{os.environ['PATH']}"
-        return subprocess.run(
+        with subprocess.Popen(
             command,
             cwd=self.path,
             env={**os.environ, "PATH": path, "VIRTUAL_ENV": str(self.venv), **(env or {})},
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=COMMAND_TIMEOUT,
-            check=False,
-        )
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.communicate(timeout=TEARDOWN_TIMEOUT)
+                finally:
+                    process.kill()
+                    kill_processes_running_from(self.venv)
+                raise
+        return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
     def check(self, *command: str, env: dict[str, str] | None = None) -> str:
         """Run `command` and fail the test with its output unless it succeeds."""
