@@ -2,7 +2,9 @@
 
 Every hour (and once at start) the worker that consumes `dead_letter` deletes records older than
 `DEAD_LETTER_MAX_AGE_DAYS`, then the oldest beyond `DEAD_LETTER_MAX_RECORDS`, and logs what it
-deleted. Other workers don't trim: one trimmer is enough.
+deleted. Other workers don't trim: one trimmer is enough. It also puts in their failure groups the
+records that a version of the service without group indexes wrote (store.py), so `--group` and
+the console find them after an upgrade.
 """
 
 import logging
@@ -25,13 +27,17 @@ TRIM_EVERY_SECONDS = 3600.0
 
 def trim_store() -> None:
     settings = get_settings()
+    store = connected_store()
     try:
-        trimmed = connected_store().trim(
+        trimmed = store.trim(
             settings.dead_letter_max_records, timedelta(days=settings.dead_letter_max_age_days)
         )
+        grouped = store.ensure_groups_indexed()
     except (redis.RedisError, OSError) as error:
         logger.warning("dead-letter retention skipped, store unreachable: %s", error)
         return
+    if grouped:
+        logger.info("dead-letter retention put %d earlier record(s) in failure groups", grouped)
     if trimmed.too_old or trimmed.over_count:
         logger.warning(
             "dead-letter retention deleted %d record(s) older than %d days and %d beyond %d",

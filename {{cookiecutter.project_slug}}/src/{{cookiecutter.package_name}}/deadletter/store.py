@@ -6,6 +6,10 @@ Keys (all under one prefix):
   sorted sets of ids scored by the time of the last failure, so a page of the newest records
   matching any combination of filters costs O(log n + page);
 - `tasks`: the names of tasks that have records, for per-task counts;
+- failure groups (groups.py), kept up to date on every write so a page of groups costs O(page):
+  `index:group:<group>` and `index:group-first:<group>`, the group's ids scored by last and by
+  first failure time; `groups`, the group ids scored by their record counts; `group:<group>`,
+  what the group's records share, as JSON;
 - `history`: the audit entries of bulk replays, newest first, as JSON.
 
 Redis keeps these durably only with persistence on: run the store's Redis with AOF
@@ -25,12 +29,32 @@ from redis.client import Pipeline
 
 from ..redis_client import redis_client
 from ..settings import Settings, get_settings
-from .groups import group_id, raised
+from .groups import Group, group_id, message_shape, raised
 from .record import REASONS, DeadLetter, Reason, parse_time
 
 PAGE_SIZE = 50
 DELETE_BATCH = 500
 HISTORY_KEPT = 1000
+# KEYS: the group's ids by last and by first failure, the groups by count, the group's
+# description. ARGV: the record id, its last and first failure times, the group id, the
+# description. Scripts, so a group's count is always the size of its index.
+INDEX_GROUP = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('SET', KEYS[4], ARGV[5])
+redis.call('ZADD', KEYS[3], redis.call('ZCARD', KEYS[1]), ARGV[4])
+"""
+UNINDEX_GROUP = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+local left = redis.call('ZCARD', KEYS[1])
+if left == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  redis.call('DEL', KEYS[4])
+else
+  redis.call('ZADD', KEYS[3], left, ARGV[4])
+end
+"""
 {%- if cookiecutter.broker == "redis" %}
 DELIVERY_COUNT_TTL = 24 * 3600
 {%- endif %}
@@ -38,8 +62,9 @@ DELIVERY_COUNT_TTL = 24 * 3600
 
 @dataclass(frozen=True)
 class Query:
-    """Which records to list: all filters are optional and combine. `task`, `reason` and `since`
-    are answered by the indexes; `group` and `exception` by reading the records they leave."""
+    """Which records to list: all filters are optional and combine. `group`, `task`, `reason`
+    and `since` are answered by the indexes; `exception` alone by reading the records they leave
+    (with a group, the group decides it: its records share their exception type)."""
 
     task: str | None = None
     reason: Reason | None = None
@@ -49,12 +74,15 @@ class Query:
 
     def indexed(self) -> "Query":
         """This query without the filters the indexes can't answer."""
-        return replace(self, group=None, exception=None)
+        return self if self.group is not None else replace(self, exception=None)
 
     def matches(self, record: DeadLetter) -> bool:
-        """Whether `record` passes the filters the indexes can't answer."""
-        return (self.group is None or group_id(record) == self.group) and (
-            self.exception is None or raised(record, self.exception)
+        """Whether `record` passes the filters other than `since`."""
+        return (
+            (self.group is None or group_id(record) == self.group)
+            and (self.exception is None or raised(record, self.exception))
+            and (self.task is None or record.task == self.task)
+            and (self.reason is None or record.reason == self.reason)
         )
 
 
@@ -76,6 +104,9 @@ class DeadLetterStore(Protocol):
     def delete(self, task_id: str) -> bool: ...
     def delete_ids(self, ids: list[str]) -> int: ...
     def counts(self) -> dict[str, dict[str, int]]: ...
+    def groups(self, offset: int = 0, limit: int = PAGE_SIZE) -> list[Group]: ...
+    def group(self, group: str) -> Group | None: ...
+    def group_count(self) -> int: ...
     def claim_replay(self, task_id: str, max_replays: int | None) -> DeadLetter | None: ...
     def release_replay(self, task_id: str) -> None: ...
     def trim(self, max_records: int, max_age: timedelta) -> Trimmed: ...
@@ -89,6 +120,8 @@ class RedisDeadLetterStore:
     def __init__(self, client: redis.Redis, prefix: str = "deadletter") -> None:
         self.client = client
         self.prefix = prefix
+        self.index_group = client.register_script(INDEX_GROUP)
+        self.unindex_group = client.register_script(UNINDEX_GROUP)
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -121,15 +154,15 @@ class RedisDeadLetterStore:
         return self.decode(self.client.get(self.key("record", task_id)))
 
     def page(self, query: Query, offset: int = 0, limit: int = PAGE_SIZE) -> list[DeadLetter]:
-        """Newest first. With `group` or `exception` this reads every record of the rest of the
-        query up to the page, so it costs O(offset + limit) or more."""
+        """Newest first. With `exception` and no `group` this reads every record of the rest of
+        the query up to the page, so it costs O(offset + limit) or more; otherwise O(page)."""
         if query != query.indexed():
             return list(islice(self.iterate(query), offset, offset + limit))
         low = query.since.timestamp() if query.since else "-inf"
         ids = self.client.zrevrangebyscore(
             self.index_for(query), "+inf", low, start=offset, num=limit
         )
-        return self.load(self.ids(ids))
+        return [record for record in self.load(self.ids(ids)) if query.matches(record)]
 
     def iterate(self, query: Query) -> Iterator[DeadLetter]:
         indexed = query.indexed()
@@ -158,6 +191,73 @@ class RedisDeadLetterStore:
             "by_reason": {reason: n for reason, n in by_reason if n},
             "by_task": {task: n for task, n in by_task if n},
         }
+
+    def groups(self, offset: int = 0, limit: int = PAGE_SIZE) -> list[Group]:
+        """A page of the failure groups, largest first, from the group indexes: O(page)."""
+        counted = self.client.zrevrange(self.key("groups"), offset, offset + limit - 1)
+        return self.described_groups(self.ids(counted))
+
+    def group(self, group: str) -> Group | None:
+        """One failure group, or None when it has no records."""
+        found = self.described_groups([group])
+        return found[0] if found else None
+
+    def group_count(self) -> int:
+        return int(self.client.zcard(self.key("groups")))
+
+    def described_groups(self, groups: list[str]) -> list[Group]:
+        """These groups, each with its count, first and last failure, and latest record."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for group in groups:
+                pipe.get(self.key("group", group))
+                pipe.zcard(self.key("index", "group", group))
+                pipe.zrevrange(self.key("index", "group", group), 0, 0)
+                pipe.zrange(self.key("index", "group-first", group), 0, 0)
+            answers = pipe.execute()
+        per_group = [answers[place : place + 4] for place in range(0, len(answers), 4)]
+        end_ids = [self.ids(latest) + self.ids(earliest) for _, _, latest, earliest in per_group]
+        ends = {record.id: record for record in self.load([i for pair in end_ids for i in pair])}
+        found = []
+        for group, (description, count, _, _), pair in zip(groups, per_group, end_ids, strict=True):
+            if description is None or len(pair) < 2 or not set(pair) <= ends.keys():
+                continue  # emptied since the first read
+            latest, earliest = ends[pair[0]], ends[pair[1]]
+            found.append(
+                Group(
+                    id=group,
+                    **json.loads(description),
+                    count=int(count),
+                    first_failed_at=earliest.first_failed_at,
+                    last_failed_at=latest.last_failed_at,
+                    sample_id=latest.id,
+                )
+            )
+        return found
+
+    def ungrouped(self) -> int:
+        """How many records are in no failure group: written by a version of the service that
+        kept no group indexes. O(groups)."""
+        with self.client.pipeline() as pipe:  # one transaction: a consistent count
+            pipe.zcard(self.key("index", "all"))
+            pipe.zrange(self.key("groups"), 0, -1, withscores=True)
+            total, counted = pipe.execute()
+        return int(total) - int(sum(count for _, count in counted))
+
+    def ensure_groups_indexed(self) -> int:
+        """Index the groups of records written without group indexes (by an earlier version),
+        when there are any; returns how many records it indexed (0: all were grouped)."""
+        if not self.ungrouped():
+            return 0
+        indexed = 0
+        for start in range(0, int(self.client.zcard(self.key("index", "all"))), DELETE_BATCH):
+            members = self.client.zrange(self.key("index", "all"), start, start + DELETE_BATCH - 1)
+            records = self.load(self.ids(members))
+            with self.client.pipeline(transaction=False) as pipe:
+                for record in records:
+                    self.index_group(*self.group_keys_and_args(record), client=pipe)
+                pipe.execute()
+            indexed += len(records)
+        return indexed
 
     def oldest_failed_at(self) -> float | None:
         """The last failure time (a POSIX timestamp) of the record that failed longest ago, in
@@ -243,10 +343,31 @@ class RedisDeadLetterStore:
         for index in self.indexes(record):
             pipe.zadd(index, {record.id: score})
         pipe.sadd(self.key("tasks"), record.task)
+        self.index_group(*self.group_keys_and_args(record), client=pipe)
 
     def unindex(self, pipe: Pipeline, record: DeadLetter) -> None:
         for index in self.indexes(record):
             pipe.zrem(index, record.id)
+        self.unindex_group(*self.group_keys_and_args(record), client=pipe)
+
+    def group_keys_and_args(self, record: DeadLetter) -> tuple[list[str], list[str | float]]:
+        """The keys and arguments of `INDEX_GROUP` and `UNINDEX_GROUP` for `record`."""
+        group = group_id(record)
+        description = {
+            "task": record.task,
+            "reason": record.reason,
+            "exception_type": record.exception_type,
+            "message": message_shape(record.exception_message),
+        }
+        keys = [
+            self.key("index", "group", group),
+            self.key("index", "group-first", group),
+            self.key("groups"),
+            self.key("group", group),
+        ]
+        last = parse_time(record.last_failed_at).timestamp()
+        first = parse_time(record.first_failed_at).timestamp()
+        return keys, [record.id, last, first, group, json.dumps(description)]
 
     def indexes(self, record: DeadLetter) -> tuple[str, ...]:
         return (
@@ -257,6 +378,8 @@ class RedisDeadLetterStore:
         )
 
     def index_for(self, query: Query) -> str:
+        if query.group:
+            return self.key("index", "group", query.group)
         if query.task and query.reason:
             return self.key("index", "task-reason", query.task, query.reason)
         if query.task:
