@@ -10,6 +10,9 @@ retries use RabbitMQ's native delayed delivery instead of waiting in worker memo
 Redis has no dead-letter exchange: the queue names match the RabbitMQ build, and the
 application moves terminal failures to `dead_letter` itself.
 {%- endif %}
+
+`QUEUE_NAME_PREFIX` renames both queues (`tour_default`, `tour_dead_letter`); the exchanges stay,
+and the routing keys keep the two sets of queues apart.
 """
 
 from collections.abc import Mapping
@@ -18,13 +21,25 @@ from collections.abc import Mapping
 from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Exchange, Queue
 
-from .settings import Settings
+from .settings import Settings, SettingsError, get_settings
 {%- else -%}
 from kombu import Exchange, Queue
+
+from .settings import SettingsError, get_settings
 {%- endif %}
 
-WORK_QUEUE = "default"
-DEAD_LETTER_QUEUE = "dead_letter"
+
+def queue_name_prefix() -> str:
+    """QUEUE_NAME_PREFIX. Invalid settings leave the names plain here: this runs on import, and
+    the command that loads the settings next reports the problem in its own words."""
+    try:
+        return get_settings().queue_name_prefix
+    except SettingsError:
+        return ""
+
+
+WORK_QUEUE = f"{queue_name_prefix()}default"
+DEAD_LETTER_QUEUE = f"{queue_name_prefix()}dead_letter"
 # RabbitMQ's native delayed delivery puts the delay's bits before the routing key: "1.0.1.default".
 DELAY_BITS = frozenset("01")
 

@@ -1,5 +1,9 @@
 """Every message has a route, and failures have a route to the dead-letter queue."""
 
+import os
+import subprocess
+import sys
+
 from {{ cookiecutter.package_name }}.celery_app import app
 {%- if cookiecutter.broker == "rabbitmq" %}
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -41,3 +45,20 @@ def test_dead_letter_arguments_route_to_the_dead_letter_queue() -> None:
     assert work.queue_arguments["x-dead-letter-strategy"] == "at-least-once"
     assert dead_letter.name == DEAD_LETTER_QUEUE
 {%- endif %}
+
+
+def test_queue_name_prefix_renames_both_queues() -> None:
+    # The names are fixed as topology.py is imported: ask a fresh interpreter.
+    names = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE; "
+            "print(WORK_QUEUE, DEAD_LETTER_QUEUE)",
+        ],
+        env={**os.environ, "QUEUE_NAME_PREFIX": "tour_"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert names == ["tour_default", "tour_dead_letter"]
