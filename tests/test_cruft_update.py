@@ -1,6 +1,5 @@
 """`cruft update` carries a template change into a service without losing the team's own edits."""
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -8,20 +7,9 @@ from pathlib import Path
 import cruft
 
 from .options import TEMPLATE_DIR
+from .repositories import commit_all
 
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Template Tests",
-    "GIT_AUTHOR_EMAIL": "tests@example.com",
-    "GIT_COMMITTER_NAME": "Template Tests",
-    "GIT_COMMITTER_EMAIL": "tests@example.com",
-}
 NOT_TEMPLATE = shutil.ignore_patterns(".git", ".venv*", ".cache", "__pycache__", "*_cache")
-
-
-def commit_all(repository: Path, message: str) -> None:
-    env = {**os.environ, **GIT_IDENTITY}
-    for command in (["git", "add", "--all"], ["git", "commit", "--quiet", "-m", message]):
-        subprocess.run(command, cwd=repository, env=env, check=True, capture_output=True)
 
 
 def test_update_applies_a_template_change_next_to_a_local_edit(tmp_path: Path) -> None:
