@@ -13,11 +13,17 @@ from pathlib import Path
 WORKER = "worker"
 DLQ_WORKER = "dlq-worker"
 BEAT = "beat"
+CONSOLE = "console"
 
 
 def has_beat(combination: dict[str, str]) -> bool:
     """Whether the combination runs beat (scheduled replay)."""
     return combination["scheduled_replay"] == "yes"
+
+
+def has_console(combination: dict[str, str]) -> bool:
+    """Whether the combination has the dead-letter console."""
+    return combination["dead_letter_console"] == "yes"
 
 
 def package_name(project: Path) -> str:

@@ -20,9 +20,11 @@ import yaml
 
 from .deployment import (
     BEAT,
+    CONSOLE,
     DLQ_WORKER,
     WORKER,
     has_beat,
+    has_console,
     package_name,
     readme_beat_command,
     readme_commands,
@@ -66,6 +68,12 @@ def without_beat(combination: dict[str, str]) -> Values:
     return {"beat": {"enabled": False}} if has_beat(combination) else {}
 
 
+def with_console(combination: dict[str, str]) -> Values:
+    """Values that switch the console on, in a chart that has it."""
+    enabled = {"enabled": True, "existingSecret": "orders-console-tokens"}
+    return {"console": enabled} if has_console(combination) else {}
+
+
 EXISTING_SECRET: Values = {"secret": {"existingSecret": "orders-connections"}}
 MONITORED: Values = {
     "metrics": {
@@ -107,6 +115,7 @@ VALUE_SETS: dict[str, Callable[[dict[str, str]], Values]] = {
     "autoscaled": lambda combination: {**EXISTING_SECRET, "autoscaling": autoscaling(combination)},
     "monitored": lambda _: {**EXISTING_SECRET, **MONITORED},
     "without-beat": lambda combination: {**EXISTING_SECRET, **without_beat(combination)},
+    "console": lambda combination: {**EXISTING_SECRET, **with_console(combination)},
     "everything": lambda combination: {
         **EVERYTHING,
         "secret": {"values": connection_urls(combination)},
@@ -449,6 +458,7 @@ BASICS = [
             ["ConfigMap", "PrometheusRule", "ScaledObject", "Secret", "ServiceMonitor"],
         ),
         ("without-beat", ["ServiceAccount"]),
+        ("console", ["ServiceAccount"]),
     ],
 )
 def test_each_option_adds_its_objects(
@@ -457,7 +467,10 @@ def test_each_option_adds_its_objects(
     manifests = render(baked, VALUE_SETS[value_set](baked.combination))
     # Beat's Deployment, on by default where the service was generated with scheduled replay.
     beat = ["Deployment"] if has_beat(baked.combination) and value_set != "without-beat" else []
-    assert kinds(manifests) == sorted(BASICS + added + beat)
+    # The console's Deployment and Service, off by default, where the service has a console.
+    console = ["Deployment", "Service"] if with_console(baked.combination) else []
+    console = console if value_set == "console" else []
+    assert kinds(manifests) == sorted(BASICS + added + beat + console)
 
 
 def test_workers_run_the_readme_commands(baked: BakedProject) -> None:
@@ -481,8 +494,9 @@ def test_probes_read_the_health_files(baked: BakedProject) -> None:
 
 def test_pods_meet_the_restricted_security_standard(baked: BakedProject) -> None:
     beat = [BEAT] if has_beat(baked.combination) else []
-    manifests = render(baked, EXISTING_SECRET)
-    for component in (WORKER, DLQ_WORKER, *beat):
+    console = [CONSOLE] if has_console(baked.combination) else []
+    manifests = render(baked, VALUE_SETS["console"](baked.combination))
+    for component in (WORKER, DLQ_WORKER, *beat, *console):
         deployment = only(manifests, "Deployment", component)
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
@@ -526,6 +540,35 @@ def test_beat_is_one_pod_at_a_time_without_worker_probes(baked: BakedProject) ->
     assert "checksum/config" in deployment["spec"]["template"]["metadata"]["annotations"]
     with pytest.raises(helm_python.HelmValuesError, match="'replicas' not allowed"):
         render(baked, {**EXISTING_SECRET, "beat": {"replicas": 2}})
+
+
+def test_console_is_off_by_default_and_one_probed_pod_with_its_own_secret(
+    baked: BakedProject,
+) -> None:
+    labels = [manifest["metadata"]["labels"] for manifest in render(baked, EXISTING_SECRET)]
+    assert CONSOLE not in {label.get("app.kubernetes.io/component") for label in labels}
+    if not has_console(baked.combination):
+        with pytest.raises(helm_python.HelmValuesError, match="'console' not allowed"):
+            render(baked, {**EXISTING_SECRET, "console": {"enabled": True}})
+        return
+    manifests = render(baked, VALUE_SETS["console"](baked.combination))
+    deployment = only(manifests, "Deployment", CONSOLE)
+    assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    console = container(deployment)
+    package = package_name(baked.path)
+    assert console["args"] == ["python", "-m", package, "console", "--host=0.0.0.0", "--port=8000"]
+    assert console["ports"] == [{"name": "http", "containerPort": 8000}]
+    assert console["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert console["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    sources = console["envFrom"]
+    secrets = [source["secretRef"]["name"] for source in sources if "secretRef" in source]
+    assert secrets == ["orders-connections", "orders-console-tokens"]
+    service = only(manifests, "Service", CONSOLE)
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"] == [{"name": "http", "port": 8000, "targetPort": "http"}]
+    with pytest.raises(helm_python.HelmError, match=r"console\.existingSecret is empty"):
+        render(baked, {**EXISTING_SECRET, "console": {"enabled": True}})
 
 
 def test_health_dir_default_is_on_the_writable_volume(baked: BakedProject) -> None:

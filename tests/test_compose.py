@@ -21,9 +21,11 @@ import yaml
 
 from .deployment import (
     BEAT,
+    CONSOLE,
     DLQ_WORKER,
     WORKER,
     has_beat,
+    has_console,
     package_name,
     readme_beat_command,
     readme_commands,
@@ -124,8 +126,11 @@ def test_compose_runs_the_broker_redis_and_both_workers(baked: BakedProject) -> 
     brokers = {"rabbitmq"} if baked.combination["broker"] == "rabbitmq" else set()
     # Beat only when something runs on a schedule.
     beat = {BEAT} if has_beat(baked.combination) else set()
+    console = {CONSOLE} if has_console(baked.combination) else set()
     observability = set(OBSERVABILITY)
-    assert set(running) == brokers | beat | observability | {"redis", WORKER, DLQ_WORKER, "flower"}
+    assert set(running) == (
+        brokers | beat | console | observability | {"redis", WORKER, DLQ_WORKER, "flower"}
+    )
     assert running["flower"]["profiles"] == ["flower"]
     for name in observability:
         assert running[name]["profiles"] == ["observability"]
@@ -155,6 +160,24 @@ def test_beat_runs_the_readme_command_once_without_the_workers_health_check(
     # Beat keeps no heartbeat file: the workers' liveness check would always fail it.
     assert beat["healthcheck"] in ({"disable": True}, {"test": ["NONE"]})
     assert_read_only_after_healthy_dependencies(running, BEAT)
+
+
+def test_console_profile_serves_on_localhost_only_once_its_stores_are_healthy(
+    baked: BakedProject,
+) -> None:
+    running = services(baked)
+    if not has_console(baked.combination):
+        assert CONSOLE not in running
+        return
+    console = running[CONSOLE]
+    assert console["profiles"] == ["console"]
+    package = package_name(baked.path)
+    serve = ["console", "--host=0.0.0.0", "--port=8000"]
+    assert console["command"] == ["python", "-m", package, *serve]
+    assert console["ports"] == ["127.0.0.1:8000:8000/tcp"]
+    assert "/healthz" in " ".join(console["healthcheck"]["test"])
+    assert console["environment"] == running[WORKER]["environment"]
+    assert_read_only_after_healthy_dependencies(running, CONSOLE)
 
 
 def test_workers_are_health_checked_and_wait_for_healthy_dependencies(

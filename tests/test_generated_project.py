@@ -30,7 +30,7 @@ def test_own_integration_tests_pass_against_its_broker(integrated: GeneratedProj
             "-p",
             "no:cacheprovider",
             "-m",
-            "integration and not chaos and not prometheus",
+            "integration and not chaos and not prometheus and not tour",
             env=env,
         )
     assert " skipped" not in output
@@ -64,6 +64,20 @@ def test_own_prometheus_tests_pass_against_its_broker(
 ) -> None:
     """A real Prometheus scrapes the project's workers through a scenario, once per broker."""
     run_opt_in_suite(chaos_tested, "prometheus", capsys)
+
+
+def test_own_browser_tests_pass_against_its_broker(
+    chaos_tested: GeneratedProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Headless Chromium drives the dead-letter console through an incident, once per broker."""
+    run_opt_in_suite(chaos_tested, "browser", capsys)
+
+
+def test_own_tour_passes_against_its_broker(
+    chaos_tested: GeneratedProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m <package> tour` plays each step of the retry guide as it says, once per broker."""
+    run_opt_in_suite(chaos_tested, "tour", capsys)
 
 
 def test_cli_runs_as_a_module(generated: GeneratedProject) -> None:

@@ -83,8 +83,9 @@ def test_rendered_hook_passes_ruff(hook: str, tmp_path: Path) -> None:
 
 
 def test_post_gen_hook_is_idempotent(tmp_path: Path) -> None:
-    # cruft runs the hooks again on every update, over files that may already be gone.
-    answers = {"result_backend": "none"}
+    # cruft runs the hooks again on every update, over files and directories that may already
+    # be gone.
+    answers = {"result_backend": "none", "examples": "no", "dead_letter_console": "no"}
     output = tmp_path / "output"
     project = Path(
         cookiecutter(
@@ -94,3 +95,6 @@ def test_post_gen_hook_is_idempotent(tmp_path: Path) -> None:
     hook = render_hook("post_gen_project.py", tmp_path, **answers)
     subprocess.run([sys.executable, str(hook)], cwd=project, check=True)
     assert not (project / "tests" / "integration" / "test_result_backend.py").exists()
+    assert not (project / "src" / "order_worker" / "tour").exists()
+    assert not (project / "src" / "order_worker" / "console").exists()
+    assert not (project / "tests" / "browser").exists()

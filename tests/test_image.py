@@ -37,12 +37,14 @@ from .docker_engine import (
 from .options import COMBINATIONS, combination_id
 
 PYTHON_VERSION = "3.13"
-# The first combination of each broker in the bake matrix with Python 3.13 and Redis results
-# (reversed, so that the first one is the one that stays).
+# The first combination of each broker in the bake matrix with Python 3.13, Redis results and the
+# example tasks, which the stop test runs (reversed, so that the first one is the one that stays).
 IMAGE_COMBINATIONS = {
     combination["broker"]: combination
     for combination in reversed(COMBINATIONS)
-    if combination["python_version"] == PYTHON_VERSION and combination["result_backend"] == "redis"
+    if combination["python_version"] == PYTHON_VERSION
+    and combination["result_backend"] == "redis"
+    and combination["examples"] == "yes"
 }
 TASK_TIME_LIMIT = 10
 LIKE_THE_CHART = (

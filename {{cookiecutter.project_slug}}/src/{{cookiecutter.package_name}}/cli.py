@@ -1,11 +1,17 @@
 """The service's command line: `python -m {{ cookiecutter.package_name }} --help`."""
 
 import click
-from kombu.utils.url import maybe_sanitize_url
-from pydantic import SecretStr
 
+{% if cookiecutter.dead_letter_console == "yes" -%}
+from .console.command import console
+{% endif -%}
 from .deadletter.commands import dlq
+from .env_lines import env_lines
 from .settings import Settings, SettingsError, get_settings
+from .template_release import TEMPLATE_VERSION
+{%- if cookiecutter.examples == "yes" %}
+from .tour import tour
+{%- endif %}
 
 
 def load_settings() -> Settings:
@@ -17,11 +23,21 @@ def load_settings() -> Settings:
 
 
 @click.group()
+@click.version_option(
+    package_name="{{ cookiecutter.project_slug }}",
+    message=f"%(prog)s %(version)s, from template release {TEMPLATE_VERSION}",
+)
 def main() -> None:
     """Operate the {{ cookiecutter.project_name }} worker service."""
 
 
 main.add_command(dlq)
+{%- if cookiecutter.examples == "yes" %}
+main.add_command(tour)
+{%- endif %}
+{%- if cookiecutter.dead_letter_console == "yes" %}
+main.add_command(console)
+{%- endif %}
 
 
 @main.group()
@@ -31,12 +47,11 @@ def config() -> None:
 
 @config.command("show")
 def config_show() -> None:
-    """Print every setting as an environment variable; passwords are masked."""
+    """Print every setting as a `.env` line, secrets masked."""
     settings = load_settings()
-    for name, value in settings.model_dump().items():
-        if isinstance(value, SecretStr):
-            value = maybe_sanitize_url(value.get_secret_value())
-        click.echo(f"{name.upper()}={value}")
+    click.echo(f"# template release {TEMPLATE_VERSION}")
+    for line in env_lines(settings):
+        click.echo(line)
 
 
 @main.group()

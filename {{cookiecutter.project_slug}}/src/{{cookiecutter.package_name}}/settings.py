@@ -77,6 +77,10 @@ NEVER_REPLAYED_ON_SCHEDULE = {
 GENERATE_A_FERNET_KEY = (
     'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 )
+{%- if cookiecutter.dead_letter_console == "yes" %}
+MIN_CONSOLE_TOKEN_LENGTH = 16
+GENERATE_A_CONSOLE_TOKEN = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'  # noqa: S105
+{%- endif %}
 
 ENV_FILE = Path(".env")
 # Settings a template update replaced, and what replaced them.
@@ -123,6 +127,10 @@ class Settings(BaseSettings):
     # count every task. Flower switches them on by itself; `celery events` needs this, or
     # `celery control enable_events`.
     celery_worker_send_task_events: bool = False
+    # Put before both queue names (topology.py), so a second copy of the service, such as the
+    # onboarding tour, can share a RabbitMQ vhost without taking the first one's messages. No
+    # dots: delayed delivery matches routing keys word by word, and a dot starts a new word.
+    queue_name_prefix: Annotated[str, Field(pattern=r"^[a-z0-9_]*$", max_length=32)] = ""
 {%- if cookiecutter.broker == "rabbitmq" %}
     rabbitmq_delivery_limit: Annotated[int, Field(ge=1, le=100)] = 5
 {%- else %}
@@ -162,11 +170,13 @@ class Settings(BaseSettings):
         {"password", "token", "secret", "authorization", "api_key", "card_number", "cvv"}
     )
     log_format: LogFormat = "text"
+{%- if cookiecutter.examples == "yes" %}
 
     profile_api_url: str = "http://localhost:8081"
     crm_api_url: str = "http://localhost:8082"
     payment_gateway_url: str = "http://localhost:8083"
     http_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+{%- endif %}
 
     # Deployment: the files the probes read.
     health_dir: Path = Path("/tmp/{{ cookiecutter.project_slug }}-health")  # noqa: S108
@@ -176,6 +186,14 @@ class Settings(BaseSettings):
     # often the broker and store gauges are read, once per deployment.
     metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9808
     metrics_gauge_interval: Annotated[int, Field(ge=1, le=300)] = 15
+{%- if cookiecutter.dead_letter_console == "yes" %}
+
+    # The dead-letter console (console/): who may look, who may act, and whether its session
+    # cookie is sent over HTTPS only. Empty tokens: the console refuses to start.
+    console_viewer_token: SecretStr = SecretStr("")
+    console_operator_token: SecretStr = SecretStr("")
+    console_secure_cookie: bool = False
+{%- endif %}
 
     @field_validator("log_redact_keys"{% if cookiecutter.scheduled_replay == "yes" %}, "scheduled_replay_reasons"{% endif %}, mode="before")
     @classmethod
@@ -223,6 +241,29 @@ class Settings(BaseSettings):
                     f"one with: {GENERATE_A_FERNET_KEY}"
                 ) from None
         return keys
+
+{%- if cookiecutter.dead_letter_console == "yes" %}
+
+    @field_validator("console_viewer_token", "console_operator_token")
+    @classmethod
+    def _long_enough_to_guess_slowly(cls, token: SecretStr) -> SecretStr:
+        if 0 < len(token.get_secret_value()) < MIN_CONSOLE_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_CONSOLE_TOKEN_LENGTH} characters; make one with: "
+                f"{GENERATE_A_CONSOLE_TOKEN}"
+            )
+        return token
+
+    @model_validator(mode="after")
+    def _console_roles_differ(self) -> Self:
+        viewer = self.console_viewer_token.get_secret_value()
+        if viewer and viewer == self.console_operator_token.get_secret_value():
+            raise ValueError(
+                "CONSOLE_VIEWER_TOKEN and CONSOLE_OPERATOR_TOKEN must differ, or every viewer "
+                "is an operator"
+            )
+        return self
+{%- endif %}
 
     @model_validator(mode="after")
     def _backoff_cap_above_base(self) -> Self:

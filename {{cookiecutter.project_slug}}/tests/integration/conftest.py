@@ -19,7 +19,9 @@ from {{ cookiecutter.package_name }}.settings import get_settings
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE
 
 from . import faulty_tasks
+{%- if cookiecutter.examples == "yes" %}
 from .http_stub import HttpStub
+{%- endif %}
 from .relay import TcpRelay
 from .workers import WorkerProcess, running, spawn_worker
 {% if cookiecutter.broker == "rabbitmq" %}
@@ -63,6 +65,7 @@ def worker_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("worker-logs")
 
 
+{% if cookiecutter.examples == "yes" -%}
 @pytest.fixture(scope="session")
 def http_stub() -> Iterator[HttpStub]:
     """The downstream APIs the example tasks call, played by a scripted local server."""
@@ -70,6 +73,7 @@ def http_stub() -> Iterator[HttpStub]:
         yield stub
 
 
+{% endif -%}
 @pytest.fixture(scope="session")
 def store_relay() -> Iterator[TcpRelay]:
     """The session's workers reach the dead-letter store through this relay, so a test can take
@@ -81,21 +85,27 @@ def store_relay() -> Iterator[TcpRelay]:
 
 
 @pytest.fixture(scope="session")
+{%- if cookiecutter.examples == "yes" %}
 def worker(
     broker: Connection, worker_logs: Path, http_stub: HttpStub, store_relay: TcpRelay
 ) -> Iterator[WorkerProcess]:
+{%- else %}
+def worker(broker: Connection, worker_logs: Path, store_relay: TcpRelay) -> Iterator[WorkerProcess]:
+{%- endif %}
     """One main worker for the session, started on an empty work queue.
 
-    Its downstream APIs are the HTTP stub, its dead-letter store is behind `store_relay`, and its
-    transient backoff is 1 s capped at 2 s, so retries finish within seconds.
+    Its dead-letter store is behind `store_relay`, its transient backoff is 1 s capped at 2 s,
+    so retries finish within seconds{% if cookiecutter.examples == "yes" %}, and the example tasks call the HTTP stub{% endif %}.
     """
     with broker.channel() as channel:
         work_queue = app.amqp.queues[WORK_QUEUE].bind(channel)
         work_queue.declare()
         work_queue.purge()
+{%- if cookiecutter.examples == "yes" %}
     downstream = {
         name: http_stub.url for name in ("PROFILE_API_URL", "CRM_API_URL", "PAYMENT_GATEWAY_URL")
     }
+{%- endif %}
     fast_retries = {
         "RETRY_TRANSIENT_BACKOFF_BASE": "1",
         "RETRY_TRANSIENT_BACKOFF_CAP": "2",
@@ -105,7 +115,11 @@ def worker(
     main_worker = spawn_worker(
         worker_logs,
         f"--include={faulty_tasks.MODULE}",
+{%- if cookiecutter.examples == "yes" %}
         env={**downstream, **fast_retries, **store, **JSON_LOGS},
+{%- else %}
+        env={**fast_retries, **store, **JSON_LOGS},
+{%- endif %}
     )
     with running(main_worker):
         yield main_worker

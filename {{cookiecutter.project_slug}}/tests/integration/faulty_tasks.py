@@ -1,16 +1,21 @@
 """Tasks that fail in the ways a unit test can't produce, loaded only into test workers
-(`--include tests.integration.faulty_tasks`). Each counts its runs in the dead-letter Redis."""
+(`--include tests.integration.faulty_tasks`). They keep their counts in the dead-letter Redis.
+
+They stand in for business tasks in the tests of generic behaviour, so those tests hold for a
+service generated without the example tasks too."""
 
 import json
 import os
 import signal
 import time
+import uuid
 
 from celery import Task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.deadletter.store import connected_store
+from {{ cookiecutter.package_name }}.retry import TRANSIENT
 from {{ cookiecutter.package_name }}.tasks.base import DLQTask
 
 MODULE = __name__
@@ -18,6 +23,38 @@ MODULE = __name__
 
 def count_run(task: Task) -> None:  # type: ignore[type-arg]
     connected_store().client.incr(f"test-runs:{task.request.id}")
+
+
+@app.task(bind=True, base=DLQTask, shared=False, **TRANSIENT.task_options())
+def syncs_record(self: Task, record_id: str) -> None:  # type: ignore[type-arg]
+    """Upserts a record in a service that is down for the attempts `new_record` scripted, then
+    answers. The transient tier retries its `ConnectionError`; every attempt is recorded."""
+    client = connected_store().client
+    down = client.decr(f"test-outage:{record_id}") >= 0
+    client.rpush(f"test-attempts:{record_id}", "unavailable" if down else "synced")
+    if down:
+        raise ConnectionError(f"record {record_id}: service unavailable (503)")
+
+
+def new_record(outage_for: int) -> str:
+    """A record id of this run alone, whose next `outage_for` attempts of `syncs_record` find
+    the service down."""
+    record_id = f"record-{uuid.uuid4().hex[:12]}"
+    connected_store().client.set(f"test-outage:{record_id}", outage_for)
+    return record_id
+
+
+def attempts(record_id: str) -> list[str]:
+    """Each attempt of `syncs_record(record_id)` so far: "unavailable" or "synced"."""
+    outcomes = connected_store().client.lrange(f"test-attempts:{record_id}", 0, -1)
+    return [str(outcome) for outcome in outcomes]
+
+
+@app.task(bind=True, base=DLQTask, shared=False, **TRANSIENT.task_options())
+def is_declined(self: Task, payment_id: str) -> None:  # type: ignore[type-arg]
+    """Refused with an error its retrying tier doesn't list, as a declined card is: it fails at
+    once. It touches no Redis, so it runs the same while a test holds the store away."""
+    raise PermissionError(f"payment {payment_id}: declined")
 
 
 @app.task(bind=True, base=DLQTask, shared=False)

@@ -6,11 +6,10 @@ from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
 from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.settings import get_settings
-from {{ cookiecutter.package_name }}.tasks import charge_card, sync_to_crm
 from {{ cookiecutter.package_name }}.topology import TASK_EXCHANGE, WORK_QUEUE
 
 from . import faulty_tasks
-from .http_stub import HttpStub, Reply
+from .faulty_tasks import attempts, is_declined, new_record, syncs_record
 from .relay import TcpRelay
 from .workers import WorkerProcess, wait_for
 
@@ -22,30 +21,30 @@ def wait_for_record(store: RedisDeadLetterStore, task_id: str, within: float = 6
     return record
 
 
-def test_exhausted_task_is_quarantined(
-    worker: WorkerProcess, http_stub: HttpStub, store: RedisDeadLetterStore
-) -> None:
-    path = "/records/404"
-    http_stub.script(path, Reply(503), Reply(503), Reply(503))
-    sent = sync_to_crm.delay(404)
+def test_exhausted_task_is_quarantined(worker: WorkerProcess, store: RedisDeadLetterStore) -> None:
+    record_id = new_record(outage_for=3)
+    sent = syncs_record.delay(record_id)
     record = wait_for_record(store, sent.id)
-    assert (record.task, record.reason, record.retries) == (sync_to_crm.name, "exhausted", 2)
-    assert record.args == [404]
+    assert (record.task, record.reason, record.retries) == (syncs_record.name, "exhausted", 2)
+    assert record.args == [record_id]
     assert record.exception_type == "builtins.ConnectionError"
     assert "503" in record.exception_message
-    assert len(http_stub.requests_to(path)) == 3
+    assert attempts(record_id) == ["unavailable"] * 3
+
+
+def deliveries(worker: WorkerProcess, task_id: str) -> int:
+    """How many deliveries of `task_id` the worker received (each retry is one more)."""
+    return worker.log().count(f"[{task_id}] received")
 
 
 def test_non_retryable_failure_runs_once(
-    worker: WorkerProcess, http_stub: HttpStub, store: RedisDeadLetterStore
+    worker: WorkerProcess, store: RedisDeadLetterStore
 ) -> None:
-    path = "/payments/p-declined-2/charge"
-    http_stub.script(path, Reply(402, body={"error": "card_declined"}))
-    sent = charge_card.delay("p-declined-2")
+    sent = is_declined.delay("p-declined-2")
     record = wait_for_record(store, sent.id)
-    assert record.reason == "non_retryable"
-    assert record.exception_type.endswith("CardDeclined")
-    assert [request.status for request in http_stub.requests_to(path)] == [402]
+    assert (record.reason, record.retries) == ("non_retryable", 0)
+    assert record.exception_type == "builtins.PermissionError"
+    assert deliveries(worker, sent.id) == 1
 
 
 def test_rejected_task_is_recorded(
@@ -79,7 +78,7 @@ def test_undecodable_message_is_recorded_as_malformed(
     worker: WorkerProcess, dead_letter_worker: WorkerProcess, store: RedisDeadLetterStore
 ) -> None:
     task_id = str(uuid.uuid4())
-    headers = {"id": task_id, "task": sync_to_crm.name, "retries": 0, "origin": "test"}
+    headers = {"id": task_id, "task": syncs_record.name, "retries": 0, "origin": "test"}
     with app.producer_or_acquire() as producer:
         producer.publish(
             b"{not json",
@@ -90,7 +89,7 @@ def test_undecodable_message_is_recorded_as_malformed(
             headers=headers,
         )
     record = wait_for_record(store, task_id)
-    assert (record.reason, record.task, record.args) == ("malformed", sync_to_crm.name, [])
+    assert (record.reason, record.task, record.args) == ("malformed", syncs_record.name, [])
     assert "undecodable body" in record.exception_message
 
 
@@ -106,20 +105,16 @@ def test_poison_task_is_dead_lettered_after_the_delivery_limit(
 
 
 def test_dead_letter_worker_archives_without_running_the_task(
-    worker: WorkerProcess,
-    dead_letter_worker: WorkerProcess,
-    http_stub: HttpStub,
-    store: RedisDeadLetterStore,
+    worker: WorkerProcess, dead_letter_worker: WorkerProcess, store: RedisDeadLetterStore
 ) -> None:
-    path = "/records/405"
-    http_stub.script(path, Reply(503), Reply(503), Reply(503))
-    sent = sync_to_crm.delay(405)
+    record_id = new_record(outage_for=3)
+    sent = syncs_record.delay(record_id)
     wait_for(
         lambda: f"archived dead letter {sent.id}" in dead_letter_worker.log(),
         within=60,
         what="the broker's dead-letter copy archived",
     )
-    assert len(http_stub.requests_to(path)) == 3
+    assert attempts(record_id) == ["unavailable"] * 3
     record = store.get(sent.id)
     assert record is not None
     assert record.reason == "exhausted"
@@ -129,15 +124,12 @@ def test_dead_letter_worker_archives_without_running_the_task(
 def test_failure_while_the_store_is_down_is_recorded_once_it_is_back(
     worker: WorkerProcess,
     dead_letter_worker: WorkerProcess,
-    http_stub: HttpStub,
     store: RedisDeadLetterStore,
     store_relay: TcpRelay,
 ) -> None:
-    path = "/payments/p-store-down/charge"
-    http_stub.script(path, Reply(402, body={"error": "card_declined"}))
     store_relay.stop()
     try:
-        sent = charge_card.delay("p-store-down")
+        sent = is_declined.delay("p-store-down")
         wait_for(
             lambda: f"keeping {sent.id} unacknowledged" in dead_letter_worker.log(),
             within=60,
@@ -147,5 +139,5 @@ def test_failure_while_the_store_is_down_is_recorded_once_it_is_back(
     finally:
         store_relay.start()
     record = wait_for_record(store, sent.id)
-    assert record.reason == "non_retryable"
-    assert [request.status for request in http_stub.requests_to(path)] == [402]
+    assert (record.reason, record.retries) == ("non_retryable", 0)
+    assert deliveries(worker, sent.id) == 1

@@ -5,15 +5,12 @@ import subprocess
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.celery_app import app
-from {{ cookiecutter.package_name }}.tasks import sync_to_crm
 
-from .http_stub import HttpStub, Reply
+from .faulty_tasks import new_record, syncs_record
 from .workers import STOP_WITHIN, WorkerProcess, celery_command, wait_for
 
 
-def test_events_show_task_retried_then_task_failed(
-    worker: WorkerProcess, http_stub: HttpStub, tmp_path: Path
-) -> None:
+def test_events_show_task_retried_then_task_failed(worker: WorkerProcess, tmp_path: Path) -> None:
     output = tmp_path / "events.log"
     # Events are off by default: switched on as the README says (Flower does the same).
     destination = [worker.nodename]
@@ -24,10 +21,9 @@ def test_events_show_task_retried_then_task_failed(
     try:
         # Worker heartbeats reach the dump every 2 s once it is capturing.
         wait_for(lambda: "heartbeat" in output.read_text(), within=30, what="events capturing")
-        http_stub.script("/records/601", Reply(503), Reply(503), Reply(503))
-        sent = sync_to_crm.delay(601)
+        sent = syncs_record.delay(new_record(outage_for=3))
         wait_for(
-            lambda: f"task failed: {sync_to_crm.name}({sent.id})" in output.read_text(),
+            lambda: f"task failed: {syncs_record.name}({sent.id})" in output.read_text(),
             within=60,
             what="task-failed event",
         )

@@ -10,11 +10,9 @@ from typing import Any
 from kombu import Connection
 
 from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore
-from {{ cookiecutter.package_name }}.tasks import deliver_webhook
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE
 
 from . import faulty_tasks
-from .http_stub import HttpStub
 from .test_dead_letters import wait_for_record
 from .workers import WorkerProcess, spawn_worker, wait_for
 
@@ -49,12 +47,12 @@ def lines_about(worker: WorkerProcess, task_id: str, logger: str) -> list[dict[s
 def test_task_lines_are_json_with_exception_fields_and_no_secret(
     worker: WorkerProcess,
     dead_letter_worker: WorkerProcess,
-    http_stub: HttpStub,
     store: RedisDeadLetterStore,
 ) -> None:
     payload = {"event": "paid", "api_key": SECRET}
-    succeeded = deliver_webhook.apply_async(
-        kwargs={"endpoint": f"{http_stub.url}/hooks/json-logs", "payload": payload}
+    faulty_tasks.fix("json-logs")
+    succeeded = faulty_tasks.uses_credentials.apply_async(
+        kwargs={"account": "json-logs", "api_key": SECRET, "payload": payload}
     )
     failed = faulty_tasks.refuses_credentials.apply_async(kwargs={"api_key": SECRET})
     wait_for_record(store, failed.id)
@@ -85,6 +83,7 @@ def test_task_lines_are_json_with_exception_fields_and_no_secret(
 
     [success] = lines_about(worker, succeeded.id, TASK_LOGGER)
     assert success["task_kwargs"]["payload"] == {"event": "paid", "api_key": "[redacted]"}
+    assert success["task_kwargs"]["api_key"] == "[redacted]"
 
     for each in (worker, dead_letter_worker):
         lines = json_lines(each.log())

@@ -11,10 +11,9 @@ import pytest
 
 from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.settings import get_settings
-from {{ cookiecutter.package_name }}.tasks import sync_to_crm
 
-from .http_stub import HttpStub
-from .test_replay import exhaust
+from .faulty_tasks import attempts, new_record, syncs_record
+from .test_replay import exhaust, replayed_to_success
 from .test_store import dead_letter
 from .workers import STOP_WITHIN, WorkerProcess, celery_command, wait_for
 
@@ -56,23 +55,23 @@ def beat(
 
 
 def test_beat_replays_a_due_record_once_and_none_over_the_cap(
-    beat: Path, worker: WorkerProcess, http_stub: HttpStub, store: RedisDeadLetterStore
+    beat: Path, worker: WorkerProcess, store: RedisDeadLetterStore
 ) -> None:
     max_replays = get_settings().dead_letter_max_replays
+    never_due = new_record(outage_for=0)
     over_cap = replace(
-        dead_letter(task=sync_to_crm.name, age_days=1), args=[701], replays=max_replays
+        dead_letter(task=syncs_record.name, age_days=1), args=[never_due], replays=max_replays
     )
     store.save(over_cap)
-    due = exhaust(http_stub, store, 702)
-    # Three failed runs, then the replay, which the CRM answers.
-    wait_for(lambda: len(http_stub.requests_to("/records/702")) == 4, 30, "scheduled replay of 702")
-    assert http_stub.requests_to("/records/702")[-1].status == 200
+    due = exhaust(store)
+    # Three failed runs, then the replay, which the service answers.
+    wait_for(lambda: replayed_to_success(due), 30, "scheduled replay of the due record")
     runs = worker.log().count(RUN_SUMMARY)
     wait_for(lambda: worker.log().count(RUN_SUMMARY) >= runs + 2, 30, "two more scheduled runs")
-    assert len(http_stub.requests_to("/records/702")) == 4
+    assert replayed_to_success(due)
     replayed = store.get(due.id)
     assert replayed is not None
     assert (replayed.status, replayed.replays) == ("replayed", 1)
     assert store.get(over_cap.id) == over_cap
-    assert http_stub.requests_to("/records/701") == []
+    assert attempts(never_due) == []
     assert f"skipped 1 over DEAD_LETTER_MAX_REPLAYS ({max_replays})" in worker.log()

@@ -14,15 +14,16 @@ from kombu.message import Message
 
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.deadletter.archive import archive
+from {{ cookiecutter.package_name }}.deadletter.groups import group_id
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter, Reason
 from {{ cookiecutter.package_name }}.deadletter.replay import REPLAYS_HEADER
 from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.deadletter.transport import RECORD_HEADER
 from {{ cookiecutter.package_name }}.settings import get_settings
-from {{ cookiecutter.package_name }}.tasks import sync_to_crm
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE
 
 from ..records import a_dead_letter
+from .faulty_tasks import syncs_record
 from .workers import spawn_worker, wait_for
 
 
@@ -125,7 +126,7 @@ def dead_lettered_copy(record: DeadLetter, replays: int) -> Message:
 def test_a_failure_archived_late_does_not_undo_a_later_replay(
     fresh_store: RedisDeadLetterStore,
 ) -> None:
-    record = fresh_store.save(dead_letter(task=sync_to_crm.name))
+    record = fresh_store.save(dead_letter(task=syncs_record.name))
     claimed = fresh_store.claim_replay(record.id, max_replays=3)
     assert claimed is not None
     # The dead-letter worker fell behind: the original run's copy arrives after the replay.
@@ -150,7 +151,7 @@ def published_record(record: DeadLetter) -> Message:
 def test_a_record_published_late_does_not_undo_a_later_replay(
     fresh_store: RedisDeadLetterStore,
 ) -> None:
-    record = fresh_store.save(dead_letter(task=sync_to_crm.name))
+    record = fresh_store.save(dead_letter(task=syncs_record.name))
     claimed = fresh_store.claim_replay(record.id, max_replays=3)
     assert claimed is not None
     # The original run's record, published while the store was down, arrives after the replay.
@@ -165,9 +166,18 @@ def test_dead_letter_worker_applies_retention_as_it_starts(
     store: RedisDeadLetterStore, worker_logs: Path
 ) -> None:
     expired = store.save(dead_letter(age_days=get_settings().dead_letter_max_age_days + 1))
+    ungrouped = dead_letter(task=syncs_record.name)
+    with store.client.pipeline() as pipe:  # as a version without group indexes wrote it
+        pipe.set(store.key("record", ungrouped.id), json.dumps(ungrouped.to_storage()))
+        failed_at = datetime.fromisoformat(ungrouped.last_failed_at).timestamp()
+        pipe.zadd(store.key("index", "all"), {ungrouped.id: failed_at})
+        pipe.execute()
+    in_its_group = Query(group=group_id(ungrouped))
     dead_letter_worker = spawn_worker(worker_logs, f"--queues={DEAD_LETTER_QUEUE}")
     try:
         wait_for(lambda: store.get(expired.id) is None, within=60, what="expired record trimmed")
+        wait_for(lambda: bool(store.page(in_its_group)), within=10, what="old record grouped")
     finally:
         dead_letter_worker.stop()
     assert "dead-letter retention deleted" in dead_letter_worker.log()
+    assert [record.id for record in store.page(in_its_group)] == [ungrouped.id]

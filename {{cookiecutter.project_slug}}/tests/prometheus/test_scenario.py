@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,12 +16,11 @@ from kombu import Connection
 
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
-from {{ cookiecutter.package_name }}.tasks import charge_card, sync_to_crm
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
 from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE
 
 from ..integration import faulty_tasks
-from ..integration.http_stub import HttpStub, Reply
+from ..integration.faulty_tasks import is_declined, new_record, syncs_record
 from ..integration.workers import running, spawn_worker, wait_for
 from . import scenario_tasks
 from .conftest import Prometheus
@@ -64,12 +63,6 @@ def assert_settles(prometheus: Prometheus, expression: str, expected: dict[str, 
 
 
 @pytest.fixture
-def http_stub() -> Iterator[HttpStub]:
-    with HttpStub() as stub:
-        yield stub
-
-
-@pytest.fixture
 def empty_broker_and_store(store: RedisDeadLetterStore) -> None:
     with Connection(app.conf.broker_url) as connection, connection.channel() as channel:
         for name in (WORK_QUEUE, DEAD_LETTER_QUEUE):
@@ -93,13 +86,10 @@ def dlq_stats() -> dict[str, int]:
 
 @pytest.mark.usefixtures("empty_broker_and_store")
 def test_prometheus_sees_exactly_what_the_scenario_did(
-    prometheus: Prometheus, http_stub: HttpStub, tmp_path: Path
+    prometheus: Prometheus, tmp_path: Path
 ) -> None:
     rules = [RULES] if RULES.exists() else []
     prometheus.start(scrape_config(rules))
-    downstream = {
-        name: http_stub.url for name in ("PROFILE_API_URL", "CRM_API_URL", "PAYMENT_GATEWAY_URL")
-    }
     fast = {
         "RETRY_TRANSIENT_BACKOFF_BASE": "1",
         "RETRY_TRANSIENT_BACKOFF_CAP": "2",
@@ -110,7 +100,7 @@ def test_prometheus_sees_exactly_what_the_scenario_did(
         tmp_path,
         "--concurrency=2",
         f"--include={faulty_tasks.MODULE},{scenario_tasks.MODULE}",
-        env={**downstream, **fast, "METRICS_PORT": str(WORKER_PORT)},
+        env={**fast, "METRICS_PORT": str(WORKER_PORT)},
     )
     dead_letters = spawn_worker(
         tmp_path,
@@ -123,13 +113,10 @@ def test_prometheus_sees_exactly_what_the_scenario_did(
         assert_settles(prometheus, "sum by (component) (up)", {"dlq": 1.0, "worker": 1.0})
         for _ in range(5):
             ping.delay()
-        for record_id in (701, 702):  # a retry that recovers
-            http_stub.script(f"/records/{record_id}", Reply(503))
-            sync_to_crm.delay(record_id)
-        http_stub.script("/records/703", Reply(503), Reply(503), Reply(503))  # exhausted
-        sync_to_crm.delay(703)
-        http_stub.script("/payments/p-704/charge", Reply(402, body={"error": "card_declined"}))
-        charge_card.delay("p-704")
+        for _ in range(2):  # a retry that recovers
+            syncs_record.delay(new_record(outage_for=1))
+        syncs_record.delay(new_record(outage_for=3))  # exhausted
+        is_declined.delay("p-704")
         doomed = scenario_tasks.waits_to_be_killed_once.delay()
         wait_for(
             lambda: scenario_tasks.running_pid(doomed.id) is not None, 60, "the doomed task runs"
@@ -146,7 +133,7 @@ def test_prometheus_sees_exactly_what_the_scenario_did(
                 print(f"prometheus: /metrics {line}")
 
 
-PING, SYNC, CHARGE = ping.name, sync_to_crm.name, charge_card.name
+PING, SYNC, CHARGE = ping.name, syncs_record.name, is_declined.name
 DOOMED = scenario_tasks.waits_to_be_killed_once.name
 
 
@@ -166,7 +153,7 @@ def check_counters(prometheus: Prometheus) -> None:
         "sum by (exception, name) (celery_task_failed_total)",
         {
             f"ConnectionError,{SYNC}": 1.0,
-            f"CardDeclined,{CHARGE}": 1.0,
+            f"PermissionError,{CHARGE}": 1.0,
             f"WorkerLostError,{DOOMED}": 1.0,
         },
     )

@@ -18,12 +18,12 @@ from celery.utils.log import get_multiprocessing_logger
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.logs import CELERY_LOGGERS, JsonLineFormatter, on_setup_logging
 from {{ cookiecutter.package_name }}.settings import SettingsError, get_settings
-from {{ cookiecutter.package_name }}.tasks import deliver_webhook
 
 from .conftest import MemorySink
+from .delivery_task import deliver, deliveries_fail
 
 SECRET = "tok_live_never-in-a-log"
-TASK = "{{ cookiecutter.package_name }}.tasks.examples.deliver_webhook"
+TASK = deliver.name
 
 
 def record(message: str, exc_info: Any = None, extra: Any = None) -> logging.LogRecord:
@@ -127,14 +127,11 @@ def test_celery_task_lines_keep_the_task_and_drop_the_arguments(json_lines_of: A
 def test_a_failed_tracked_task_line_has_the_exception_and_redacted_arguments(
     monkeypatch: pytest.MonkeyPatch, dead_letters: MemorySink, json_lines_of: Any
 ) -> None:
-    def forbidden(*args: object, **kwargs: object) -> None:
-        raise PermissionError("subscriber refused the token")
-
-    monkeypatch.setattr("{{ cookiecutter.package_name }}.tasks.examples.post_webhook", forbidden)
+    deliveries_fail(monkeypatch, PermissionError, "subscriber refused the token")
     captured = json_lines_of("{{ cookiecutter.package_name }}.tasks.base")
     task_id = str(uuid.uuid4())
     payload = {"event": "paid", "token": SECRET}
-    deliver_webhook.apply(args=["http://subscriber.test/hook", payload], task_id=task_id)
+    deliver.apply(args=["http://subscriber.test/hook", payload], task_id=task_id)
     [line] = [line for line in captured.lines if line["level"] == "ERROR"]
     assert (line["task_id"], line["task"], line["retries"]) == (task_id, TASK, 0)
     assert line["exception_type"] == "builtins.PermissionError"

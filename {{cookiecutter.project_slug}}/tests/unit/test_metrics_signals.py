@@ -13,13 +13,13 @@ from {{ cookiecutter.package_name }}.deadletter import handoff
 from {{ cookiecutter.package_name }}.deadletter.handoff import hand_off
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter, failure_record
 from {{ cookiecutter.package_name }}.metrics import signals
-from {{ cookiecutter.package_name }}.tasks import deliver_webhook
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
 from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
 
 from .conftest import MemorySink
+from .delivery_task import deliver, deliveries_fail
 
-WEBHOOK = {"name": deliver_webhook.name, "queue_name": "default"}
+DELIVERY = {"name": deliver.name, "queue_name": "default"}
 PING = {"name": ping.name, "queue_name": "default"}
 
 
@@ -30,18 +30,15 @@ def count(sample: str, labels: dict[str, str] | None = None) -> float:
 def test_retries_count_per_attempt_and_the_failure_once_with_its_class(
     monkeypatch: pytest.MonkeyPatch, dead_letters: MemorySink
 ) -> None:
-    def unreachable(*args: object, **kwargs: object) -> None:
-        raise ConnectionError("refused")
-
-    monkeypatch.setattr("{{ cookiecutter.package_name }}.tasks.examples.post_webhook", unreachable)
-    failed = {**WEBHOOK, "exception": "ConnectionError"}
-    before = count("celery_task_retried_total", WEBHOOK), count("celery_task_failed_total", failed)
-    started = count("celery_task_started_total", WEBHOOK)
-    deliver_webhook.apply(args=["http://subscriber.test/hook", {}])
-    retried_after = count("celery_task_retried_total", WEBHOOK)
-    assert retried_after - before[0] == deliver_webhook.max_retries
+    deliveries_fail(monkeypatch, ConnectionError, "refused")
+    failed = {**DELIVERY, "exception": "ConnectionError"}
+    before = count("celery_task_retried_total", DELIVERY), count("celery_task_failed_total", failed)
+    started = count("celery_task_started_total", DELIVERY)
+    deliver.apply(args=["http://subscriber.test/hook", {}])
+    retried_after = count("celery_task_retried_total", DELIVERY)
+    assert retried_after - before[0] == deliver.max_retries
     assert count("celery_task_failed_total", failed) - before[1] == 1
-    assert count("celery_task_started_total", WEBHOOK) - started == deliver_webhook.max_retries + 1
+    assert count("celery_task_started_total", DELIVERY) - started == deliver.max_retries + 1
 
 
 def test_a_plain_task_counts_too() -> None:

@@ -146,3 +146,10 @@ def test_visibility_timeout_must_outlast_the_messages_reserved_behind_running_ta
     monkeypatch.setenv("REDIS_VISIBILITY_TIMEOUT", "903")
     assert get_settings().visibility_timeout == 903
 {%- endif %}
+
+
+def test_a_queue_name_prefix_with_a_dot_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A dot would start a new word of the routing key, which delayed delivery matches by word.
+    monkeypatch.setenv("QUEUE_NAME_PREFIX", "tour.")
+    with pytest.raises(SettingsError, match="QUEUE_NAME_PREFIX: String should match pattern"):
+        get_settings()
