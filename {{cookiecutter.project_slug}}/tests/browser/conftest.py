@@ -15,16 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.fernet import Fernet
-from kombu import Connection
 from playwright.sync_api import Browser, sync_playwright
 
-from {{ cookiecutter.package_name }}.celery_app import app
-from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
+from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.settings import get_settings
-from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE
+from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE
 
 from ..console_client import OPERATOR_TOKEN, VIEWER_TOKEN
 from ..integration import faulty_tasks
+from ..integration.clean_slate import empty_queues_and_store
 from ..integration.workers import WorkerProcess, running, spawn_worker, wait_for
 
 CONSOLE_PORT = 19310
@@ -45,12 +44,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="module")
 def empty_broker_and_store(store: RedisDeadLetterStore) -> None:
     """No work waiting and no dead letters, so the groups on the page are the scenario's."""
-    with Connection(app.conf.broker_url) as connection, connection.channel() as channel:
-        for name in (WORK_QUEUE, DEAD_LETTER_QUEUE):
-            queue = app.amqp.queues[name].bind(channel)
-            queue.declare()
-            queue.purge()
-    store.delete_ids([record.id for record in store.iterate(Query())])
+    empty_queues_and_store(store)
 
 
 @pytest.fixture(scope="module")

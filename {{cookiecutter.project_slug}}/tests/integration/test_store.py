@@ -166,7 +166,8 @@ def test_dead_letter_worker_applies_retention_as_it_starts(
     store: RedisDeadLetterStore, worker_logs: Path
 ) -> None:
     expired = store.save(dead_letter(age_days=get_settings().dead_letter_max_age_days + 1))
-    ungrouped = dead_letter(task=syncs_record.name)
+    # A task of its own, so that no record another test left shares its group.
+    ungrouped = dead_letter(task="tests.integration.test_store.written_before_groups")
     with store.client.pipeline() as pipe:  # as a version without group indexes wrote it
         pipe.set(store.key("record", ungrouped.id), json.dumps(ungrouped.to_storage()))
         failed_at = datetime.fromisoformat(ungrouped.last_failed_at).timestamp()
@@ -176,7 +177,11 @@ def test_dead_letter_worker_applies_retention_as_it_starts(
     dead_letter_worker = spawn_worker(worker_logs, f"--queues={DEAD_LETTER_QUEUE}")
     try:
         wait_for(lambda: store.get(expired.id) is None, within=60, what="expired record trimmed")
-        wait_for(lambda: bool(store.page(in_its_group)), within=10, what="old record grouped")
+        wait_for(
+            lambda: [record.id for record in store.page(in_its_group)] == [ungrouped.id],
+            within=10,
+            what="old record grouped",
+        )
     finally:
         dead_letter_worker.stop()
     assert "dead-letter retention deleted" in dead_letter_worker.log()

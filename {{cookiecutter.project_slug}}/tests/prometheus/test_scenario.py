@@ -12,14 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from kombu import Connection
 
-from {{ cookiecutter.package_name }}.celery_app import app
-from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
+from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
-from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE, WORK_QUEUE
+from {{ cookiecutter.package_name }}.topology import DEAD_LETTER_QUEUE
 
 from ..integration import faulty_tasks
+from ..integration.clean_slate import empty_queues_and_store
 from ..integration.faulty_tasks import is_declined, new_record, syncs_record
 from ..integration.workers import running, spawn_worker, wait_for
 from . import scenario_tasks
@@ -64,12 +63,7 @@ def assert_settles(prometheus: Prometheus, expression: str, expected: dict[str, 
 
 @pytest.fixture
 def empty_broker_and_store(store: RedisDeadLetterStore) -> None:
-    with Connection(app.conf.broker_url) as connection, connection.channel() as channel:
-        for name in (WORK_QUEUE, DEAD_LETTER_QUEUE):
-            queue = app.amqp.queues[name].bind(channel)
-            queue.declare()
-            queue.purge()
-    store.delete_ids([record.id for record in store.iterate(Query())])
+    empty_queues_and_store(store)
 
 
 def dlq_stats() -> dict[str, int]:
