@@ -2,7 +2,8 @@
 
 These tests run their own workers with the default time settings against a `redis-server` of
 their own (the session's main worker doesn't know their tasks and would take their messages).
-The two that take minutes are marked `chaos`: they run with `-m chaos`.
+The ones that stop or kill whole workers take from 20 s to minutes each: they are marked
+`chaos` and run with `-m chaos`, which CI runs once per broker.
 """
 
 import json
@@ -159,6 +160,7 @@ def test_a_countdown_is_parked_with_its_queue_and_priority(
     assert client.llen(WORK_QUEUE) == 0
 
 
+@pytest.mark.chaos
 def test_a_whole_worker_killed_mid_task_resumes_on_another_within_30_s(
     client: redis.Redis, publisher: Producer, workers: Workers
 ) -> None:
@@ -181,6 +183,7 @@ def test_a_whole_worker_killed_mid_task_resumes_on_another_within_30_s(
     assert done - killed_at <= RESUMED_WITHIN
 
 
+@pytest.mark.chaos
 def test_a_worker_stopped_mid_task_finishes_it_and_no_other_worker_runs_it_again(
     client: redis.Redis, publisher: Producer, workers: Workers
 ) -> None:
@@ -269,6 +272,7 @@ def retry_after_its_worker_died(
     return waited
 
 
+@pytest.mark.chaos
 def test_a_waiting_retry_survives_its_worker_and_runs_once_when_due(
     client: redis.Redis, publisher: Producer, workers: Workers
 ) -> None:
@@ -284,6 +288,7 @@ def test_a_retry_waiting_a_minute_survives_its_worker(
     print(f"\nchaos: retry due 60 s after a failure, worker SIGKILLed: ran {waited:.1f} s after")
 
 
+@pytest.mark.chaos
 def test_a_poison_task_killing_whole_workers_is_dead_lettered_at_the_delivery_limit(
     client: redis.Redis, publisher: Producer, workers: Workers, own_redis: RestartableBroker
 ) -> None:
