@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -31,14 +30,6 @@ INSTALL_CHROMIUM = "apt-get install chromium (Debian's package; Playwright drive
 # The workers seal original arguments with this key; the console unseals them to replay.
 os.environ.setdefault("DEAD_LETTER_ENCRYPTION_KEYS", Fernet.generate_key().decode())
 get_settings.cache_clear()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="module")

@@ -35,14 +35,6 @@ def report(figure: str) -> None:
     print(f"\nchaos: {figure}")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.chaos)
-
-
 @pytest.fixture(scope="session")
 def chaos_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartableBroker]:
 {%- if cookiecutter.broker == "rabbitmq" %}

@@ -37,13 +37,6 @@ get_settings.cache_clear()  # importing the app read the settings without it
 JSON_LOGS = {"LOG_FORMAT": "json"}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.integration)
-
-
 @pytest.fixture(scope="session")
 def broker() -> Iterator[Connection]:
     """A connection to the broker, failing with instructions when there is none."""

@@ -20,14 +20,6 @@ PROMETHEUS_PORT = 19220
 INSTALL = "apt-get install prometheus (Debian's package brings the server and promtool)"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.prometheus)
-
-
 class Prometheus:
     """A Prometheus server of the test's own: its port, config and data directory."""
 
