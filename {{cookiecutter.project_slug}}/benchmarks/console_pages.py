@@ -11,19 +11,16 @@ O(page), not O(records).
 import argparse
 import json
 import time
-import uuid
 from collections.abc import Callable
 
-import redis
 from starlette.testclient import TestClient
 from tests.console_client import VIEWER_TOKEN, console_app, signed_in
 
 from {{ cookiecutter.package_name }}.deadletter.groups import group_id
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
 from {{ cookiecutter.package_name }}.deadletter.store import Query, RedisDeadLetterStore
-from {{ cookiecutter.package_name }}.settings import get_settings
 
-from .dead_letter_store import median_ms, record
+from .dead_letter_store import median_ms, print_scaling, record, scratch_store
 
 GROUPS = 60
 WRITE_BATCH = 1000
@@ -79,27 +76,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     records = parser.parse_args().records
-    client = redis.Redis.from_url(
-        get_settings().dead_letter_redis_url.get_secret_value(), decode_responses=True
-    )
-    store = RedisDeadLetterStore(client, prefix=f"bench-{uuid.uuid4().hex[:8]}")
-    viewer, _ = signed_in(console_app(store), VIEWER_TOKEN)
     small = records // 10
-    try:
+    with scratch_store() as store:
+        viewer, _ = signed_in(console_app(store), VIEWER_TOKEN)
         fill(store, 0, small)
         at_small = measure(store, viewer)
         started = time.perf_counter()
         fill(store, small, records)
         fill_s = time.perf_counter() - started
         at_full = measure(store, viewer)
-    finally:
-        for key in client.scan_iter(f"{store.prefix}:*", count=1000):
-            client.delete(key)
     print(f"filled {records - small} records in {fill_s:.1f} s ({GROUPS} failure groups)")
-    print(f"{'page':<20} {small:>8} records {records:>8} records   ratio")
-    for name, small_ms in at_small.items():
-        full_ms = at_full[name]
-        print(f"{name:<20} {small_ms:>11.2f} ms {full_ms:>11.2f} ms   {full_ms / small_ms:5.2f}")
+    print_scaling("page", (small, records), at_small, at_full)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import argparse
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -62,16 +63,37 @@ def measure(store: RedisDeadLetterStore) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=10_000)
-    records = parser.parse_args().records
+@contextmanager
+def scratch_store() -> Iterator[RedisDeadLetterStore]:
+    """A store on a throwaway key prefix in DEAD_LETTER_REDIS_URL, deleted afterwards."""
     client = redis.Redis.from_url(
         get_settings().dead_letter_redis_url.get_secret_value(), decode_responses=True
     )
     store = RedisDeadLetterStore(client, prefix=f"bench-{uuid.uuid4().hex[:8]}")
     try:
-        small = records // 10
+        yield store
+    finally:
+        for key in client.scan_iter(f"{store.prefix}:*", count=1000):
+            client.delete(key)
+
+
+def print_scaling(
+    label: str, sizes: tuple[int, int], at_small: dict[str, float], at_full: dict[str, float]
+) -> None:
+    """Each measurement at both sizes, and how much it grew."""
+    small, records = sizes
+    print(f"{label:<22} {small:>8} records {records:>8} records   ratio")
+    for name, small_ms in at_small.items():
+        full_ms = at_full[name]
+        print(f"{name:<22} {small_ms:>11.2f} ms {full_ms:>11.2f} ms   {full_ms / small_ms:5.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=10_000)
+    records = parser.parse_args().records
+    small = records // 10
+    with scratch_store() as store:
         started = time.perf_counter()
         for number in range(small):
             store.save(record(number))
@@ -80,14 +102,8 @@ def main() -> None:
         for number in range(small, records):
             store.save(record(number))
         at_full = measure(store)
-    finally:
-        for key in client.scan_iter(f"{store.prefix}:*", count=1000):
-            client.delete(key)
     print(f"save: {save_ms:.2f} ms per record")
-    print(f"{'operation':<22} {small:>8} records {records:>8} records   ratio")
-    for name, small_ms in at_small.items():
-        full_ms = at_full[name]
-        print(f"{name:<22} {small_ms:>11.2f} ms {full_ms:>11.2f} ms   {full_ms / small_ms:5.2f}")
+    print_scaling("operation", (small, records), at_small, at_full)
 
 
 if __name__ == "__main__":
