@@ -38,8 +38,9 @@ def queue_name_prefix() -> str:
         return ""
 
 
-WORK_QUEUE = f"{queue_name_prefix()}default"
-DEAD_LETTER_QUEUE = f"{queue_name_prefix()}dead_letter"
+QUEUE_PREFIX = queue_name_prefix()
+WORK_QUEUE = f"{QUEUE_PREFIX}default"
+DEAD_LETTER_QUEUE = f"{QUEUE_PREFIX}dead_letter"
 # RabbitMQ's native delayed delivery puts the delay's bits before the routing key: "1.0.1.default".
 DELAY_BITS = frozenset("01")
 
