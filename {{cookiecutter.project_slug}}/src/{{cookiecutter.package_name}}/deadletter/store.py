@@ -158,18 +158,26 @@ class RedisDeadLetterStore:
         the query up to the page, so it costs O(offset + limit) or more; otherwise O(page)."""
         if query != query.indexed():
             return list(islice(self.iterate(query), offset, offset + limit))
-        low = query.since.timestamp() if query.since else "-inf"
-        ids = self.client.zrevrangebyscore(
-            self.index_for(query), "+inf", low, start=offset, num=limit
-        )
-        return [record for record in self.load(self.ids(ids)) if query.matches(record)]
+        ids = self.indexed_ids(query, offset, limit)
+        return [record for record in self.load(ids) if query.matches(record)]
 
     def iterate(self, query: Query) -> Iterator[DeadLetter]:
+        """Every matching record, newest first. It steps through the index by the ids it read,
+        not by the records that matched, so a record filtered out or deleted meanwhile neither
+        repeats another nor ends the walk early."""
         indexed = query.indexed()
         offset = 0
-        while page := self.page(indexed, offset, PAGE_SIZE):
-            yield from (record for record in page if query.matches(record))
-            offset += len(page)
+        while ids := self.indexed_ids(indexed, offset, PAGE_SIZE):
+            yield from (record for record in self.load(ids) if query.matches(record))
+            offset += len(ids)
+
+    def indexed_ids(self, query: Query, offset: int, limit: int) -> list[str]:
+        """A page of the ids in the index that answers `query`, newest first."""
+        low = query.since.timestamp() if query.since else "-inf"
+        found = self.client.zrevrangebyscore(
+            self.index_for(query), "+inf", low, start=offset, num=limit
+        )
+        return self.ids(found)
 
     def delete(self, task_id: str) -> bool:
         return self.delete_ids([task_id]) == 1
