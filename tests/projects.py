@@ -11,6 +11,9 @@ import pytest
 from pytest_cookies.plugin import Cookies
 
 COMMAND_TIMEOUT = 600
+# A project's opt-in suites: the Redis chaos suite alone takes about 7 minutes on 2 cores, with
+# its recovery tests at the default time settings; a failing wait in it may add 4 more.
+SUITE_TIMEOUT = 1200
 TEARDOWN_TIMEOUT = 60
 
 
@@ -62,11 +65,11 @@ class GeneratedProject(BakedProject):
     venv: Path
 
     def run(
-        self, *command: str, env: dict[str, str] | None = None
+        self, *command: str, env: dict[str, str] | None = None, timeout: float = COMMAND_TIMEOUT
     ) -> subprocess.CompletedProcess[str]:
         """Run `command` in the project directory with its virtual environment first on PATH.
 
-        A command still running after COMMAND_TIMEOUT is interrupted as Ctrl-C would (so a test
+        A command still running after `timeout` seconds is interrupted as Ctrl-C would (so a test
         suite tears its fixtures down), then killed, with every process still running from the
         project's environment: workers a suite started must not outlive it and take the next
         project's tasks."""
@@ -80,7 +83,7 @@ class GeneratedProject(BakedProject):
             text=True,
         ) as process:
             try:
-                stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT)
+                stdout, stderr = process.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 process.send_signal(signal.SIGINT)
                 try:
@@ -91,9 +94,11 @@ class GeneratedProject(BakedProject):
                 raise
         return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
-    def check(self, *command: str, env: dict[str, str] | None = None) -> str:
+    def check(
+        self, *command: str, env: dict[str, str] | None = None, timeout: float = COMMAND_TIMEOUT
+    ) -> str:
         """Run `command` and fail the test with its output unless it succeeds."""
-        result = self.run(*command, env=env)
+        result = self.run(*command, env=env, timeout=timeout)
         output = result.stdout + result.stderr
         assert result.returncode == 0, f"{' '.join(command)} failed:\n{output}"
         return output

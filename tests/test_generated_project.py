@@ -5,7 +5,7 @@ import pytest
 from .brokers import broker_environment
 from .deployment import package_name
 from .options import combination_id
-from .projects import GeneratedProject
+from .projects import SUITE_TIMEOUT, GeneratedProject
 
 
 def test_ruff_is_clean(generated: GeneratedProject) -> None:
@@ -53,7 +53,16 @@ def run_opt_in_suite(
     run_name = f"{marker}-{combination_id(project.combination)}"
     with broker_environment(project.combination, run_name) as env:
         output = project.check(
-            "pytest", "-q", "-s", "-p", "no:cacheprovider", "-m", marker, env=env
+            "pytest",
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            marker,
+            "--durations=5",
+            env=env,
+            timeout=SUITE_TIMEOUT,
         )
     assert " passed" in output
     assert " skipped" not in output

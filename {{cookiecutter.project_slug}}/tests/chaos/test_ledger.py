@@ -104,7 +104,19 @@ def test_every_task_ends_exactly_once_through_kills_and_a_broker_restart(
         found.update({record.id: record.reason for record in records})
         return found
 
-    wait_for(lambda: len(outcomes()) == len(plan), within=SETTLES_WITHIN, what="every entry ended")
+    def unended() -> str:
+        ended, starts = outcomes(), the_ledger.counts("starts")
+        left = [(entry_id, kind) for entry_id, kind, _ in plan if entry_id not in ended]
+        return "not ended (id, kind, runs started): " + ", ".join(
+            f"{entry_id} {kind} {starts.get(entry_id, 0)}" for entry_id, kind in left[:20]
+        )
+
+    wait_for(
+        lambda: len(outcomes()) == len(plan),
+        within=SETTLES_WITHIN,
+        what="every entry ended",
+        explain=unended,
+    )
     effects = the_ledger.counts("effects")
     ended = outcomes()
     tallies = Counter(ended.values())

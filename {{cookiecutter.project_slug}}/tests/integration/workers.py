@@ -19,12 +19,19 @@ READY_WITHIN = 60.0
 STOP_WITHIN = 30.0
 
 
-def wait_for(condition: Callable[[], bool], within: float, what: str) -> None:
-    """Poll `condition` until it holds; fail naming `what` once `within` seconds have passed."""
+def wait_for(
+    condition: Callable[[], bool],
+    within: float,
+    what: str,
+    explain: Callable[[], str] | None = None,
+) -> None:
+    """Poll `condition` until it holds; fail naming `what` once `within` seconds have passed,
+    with what `explain` says of the state it was left in."""
     deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {within:.0f} s")
+            detail = f"; {explain()}" if explain else ""
+            raise AssertionError(f"{what}: not within {within:.0f} s{detail}")
         time.sleep(0.2)
 
 
