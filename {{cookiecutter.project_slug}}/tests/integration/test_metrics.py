@@ -4,8 +4,6 @@ import re
 import socket
 from pathlib import Path
 
-import pytest
-
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
 
 from . import faulty_tasks
@@ -92,9 +90,6 @@ def test_metrics_port_zero_serves_nothing(worker_logs: Path, tmp_path: Path) -> 
         assert not metrics_directories(tmp_path)
 
 
-# 200 pool processes started one after another take half a minute: run with the Prometheus
-# scenario (`-m prometheus`), once per broker in CI, rather than in every integration run.
-@pytest.mark.prometheus
 def test_recycled_pool_processes_keep_counters_exact_and_the_directory_small(
     worker: WorkerProcess, worker_logs: Path, tmp_path: Path
 ) -> None:
