@@ -37,6 +37,8 @@ from .workers import STOP_WITHIN, WorkerProcess, holds_throughout, spawn_worker,
 RESUMED_WITHIN = 30.0
 # A worker's name expires this long after its last beat, and a sweep follows within SWEEP_INTERVAL.
 NAME_EXPIRES_AFTER = Settings.model_fields["health_heartbeat_max_age"].default
+# A retry waits this long while its worker is SIGKILLed: the minute.
+RETRY_COUNTDOWN = 60
 # A port in this suite's range where no Redis listens.
 NOTHING_LISTENS_ON = 19701
 # Longer than the name's expiry plus a sweep, shorter than a warm shutdown may take.
@@ -248,10 +250,6 @@ def test_a_worker_that_cannot_refresh_its_key_warns_once_a_minute(
             liveness.beat()
     assert [record.levelno for record in caplog.records] == [logging.WARNING]
     assert "could not refresh this worker's key" in caplog.records[0].getMessage()
-
-
-# The case: a retry that waits a minute, its worker SIGKILLed meanwhile.
-RETRY_COUNTDOWN = 60
 
 
 @pytest.mark.chaos
