@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.retry import TRANSIENT
 from {{ cookiecutter.package_name }}.tasks.base import DLQTask
 
 MODULE = __name__
+MEETING_WITHIN = 30.0
 
 
 def count_run(task: Task) -> None:  # type: ignore[type-arg]
@@ -116,6 +117,20 @@ def fails_as(self: Task, kind: str, scenario: str, item: int) -> None:  # type: 
     received(self, {"kind": kind, "scenario": scenario, "item": item})
     if not connected_store().client.exists(f"test-fixed:{scenario}"):
         raise FAILURES[kind](f"{kind} failure in {scenario} at item {item}")
+
+
+@app.task(shared=False)
+def meets(meeting: str, size: int) -> None:
+    """Returns once `size` runs of `meeting` have started: a worker with `size` pool processes
+    runs one in each, since none of them ends before the last has started."""
+    client = connected_store().client
+    key = f"test-meeting:{meeting}"
+    client.incr(key)
+    deadline = time.monotonic() + MEETING_WITHIN
+    while int(client.get(key) or 0) < size:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{size} runs of meeting {meeting} not within {MEETING_WITHIN} s")
+        time.sleep(0.05)
 
 
 def received(task: Task, kwargs: dict[str, object]) -> None:  # type: ignore[type-arg]

@@ -2,6 +2,7 @@
 
 import re
 import socket
+import uuid
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.tasks.diagnostics import ping
@@ -22,6 +23,8 @@ TAKEN_PORT = 19211
 RECYCLING_PORT = 19212
 REJECTING_PORT = 19801
 PING = {"name": ping.name, "queue_name": "default"}
+MEETING = {"name": faulty_tasks.meets.name, "queue_name": "default"}
+POOL_PROCESSES = 2
 
 
 # Each is counted once per task that runs once and succeeds.
@@ -37,18 +40,35 @@ ONCE_PER_TASK = (
 def run_pings(
     metrics_worker: WorkerProcess, port: int, session_worker: WorkerProcess, sent: int, tmp: Path
 ) -> tuple[Samples, list[Path]]:
-    """Send `sent` pings to `metrics_worker` alone. Once all count as succeeded: its samples and
-    the files in its metrics directory (under `tmp`, its TMPDIR), read before it stops and
-    removes them."""
+    """Send `sent` pings to `metrics_worker` alone, after a meeting that each of its pool
+    processes joins. Once all count as succeeded: its samples and the files in its metrics
+    directory (under `tmp`, its TMPDIR), read before it stops and removes them."""
     with running(metrics_worker), sole_consumer(session_worker):
+        meeting = uuid.uuid4().hex
+        for _ in range(POOL_PROCESSES):
+            faulty_tasks.meets.delay(meeting, POOL_PROCESSES)
         for _ in range(sent):
             ping.delay()
         wait_for(
-            lambda: value(port, "celery_task_succeeded_total", PING) == sent,
+            lambda: (
+                value(port, "celery_task_succeeded_total", PING) == sent
+                and value(port, "celery_task_succeeded_total", MEETING) == POOL_PROCESSES
+            ),
             within=max(60, sent),
-            what=f"{sent} pings counted as succeeded",
+            what=f"{sent} pings and {POOL_PROCESSES} meetings counted as succeeded",
         )
         return scrape(port), value_files(tmp)
+
+
+def pool_worker(worker_logs: Path, port: int, tmp: Path, *worker_args: str) -> WorkerProcess:
+    """A worker with two pool processes, serving metrics on `port`, its TMPDIR in `tmp`."""
+    return spawn_worker(
+        worker_logs,
+        f"--concurrency={POOL_PROCESSES}",
+        f"--include={faulty_tasks.MODULE}",
+        *worker_args,
+        env={"METRICS_PORT": str(port), "TMPDIR": str(tmp)},
+    )
 
 
 def per_task_counts(samples: Samples) -> dict[str, float]:
@@ -59,17 +79,15 @@ def test_metrics_sum_every_pool_process(
     worker: WorkerProcess, worker_logs: Path, tmp_path: Path
 ) -> None:
     sent = 40
-    metrics_worker = spawn_worker(
-        worker_logs,
-        "--concurrency=2",
-        env={"METRICS_PORT": str(SERVING_PORT), "TMPDIR": str(tmp_path)},
-    )
+    metrics_worker = pool_worker(worker_logs, SERVING_PORT, tmp_path)
     samples, files = run_pings(metrics_worker, SERVING_PORT, worker, sent, tmp_path)
     assert per_task_counts(samples) == dict.fromkeys(ONCE_PER_TASK, sent)
+    # One meeting in each pool process: the worker's count is their sum.
+    assert samples[("celery_task_succeeded_total", frozenset(MEETING.items()))] == POOL_PROCESSES
     pool_processes = set(re.findall(r"ForkPoolWorker-\d+", metrics_worker.log()))
-    assert len(pool_processes) == 2, "both pool processes ran pings"
+    assert len(pool_processes) == POOL_PROCESSES, "both pool processes ran tasks"
     counter_files = [path.name for path in files if path.name.startswith("counter_")]
-    assert len(counter_files) == 3, f"main process and two pool processes: {counter_files}"
+    assert len(counter_files) == 1 + POOL_PROCESSES, f"main and pool processes: {counter_files}"
 
 
 def test_worker_stops_when_its_metrics_port_is_taken(worker_logs: Path) -> None:
@@ -94,12 +112,7 @@ def test_recycled_pool_processes_keep_counters_exact_and_the_directory_small(
     worker: WorkerProcess, worker_logs: Path, tmp_path: Path
 ) -> None:
     tasks = 200
-    recycling = spawn_worker(
-        worker_logs,
-        "--concurrency=2",
-        "--max-tasks-per-child=1",
-        env={"METRICS_PORT": str(RECYCLING_PORT), "TMPDIR": str(tmp_path)},
-    )
+    recycling = pool_worker(worker_logs, RECYCLING_PORT, tmp_path, "--max-tasks-per-child=1")
     samples, files = run_pings(recycling, RECYCLING_PORT, worker, tasks, tmp_path)
     print(f"\nmetrics: {len(files)} value files after {tasks} tasks, one pool process each")
     assert per_task_counts(samples) == dict.fromkeys(ONCE_PER_TASK, tasks)
