@@ -5,10 +5,11 @@ deployed, one protection at a time.
 
 The steps of `ablation.py` (Celery's defaults, then the service's settings added one by one),
 then the service's own app: with a plain task, with metrics and JSON logs on, with `DLQTask` as
-deployed, and with task events switched on (they are off by default). Each step starts a worker
-(concurrency 2; start-up is not timed) and drains two workloads: a no-op task and one that
-sleeps 20 ms, an HTTP call's worth. Rounds alternate the steps so that a slow moment of the
-machine hits them all alike. Prints, per step, the median
+deployed, and with task events switched on (they are off by default). Every step's worker
+(concurrency 2) starts once, before the first round, and waits idle for its turns; in each turn
+it drains two workloads: a no-op task and one that sleeps 20 ms, an HTTP call's worth. Rounds
+alternate the steps so that a slow moment of the machine hits them all alike. Prints, per step,
+the median
 publish rate and tasks/s of each workload with its ratio to Celery's defaults. It uses the broker
 of CELERY_BROKER_URL and writes to DEAD_LETTER_REDIS_URL: point both at a place of their own.
 """
@@ -16,7 +17,7 @@ of CELERY_BROKER_URL and writes to DEAD_LETTER_REDIS_URL: point both at a place 
 import argparse
 import statistics
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from celery import Celery
@@ -28,9 +29,13 @@ from . import workloads as workload_tasks
 from .ablation import STEP_VARIABLE, STEPS, ablation_app, queue_of
 from .throughput import Rates, Worker, drain, idle_worker
 
-METRICS_PORT = "19808"
 OBSERVABILITY_OFF = {"METRICS_PORT": "0", "LOG_FORMAT": "text"}
-OBSERVABILITY_ON = {"METRICS_PORT": METRICS_PORT, "LOG_FORMAT": "json"}
+# The workers run side by side: each one that serves metrics has a port of its own.
+FIRST_METRICS_PORT = 19808
+
+
+def observability_on(row: int) -> dict[str, str]:
+    return {"METRICS_PORT": str(FIRST_METRICS_PORT + row), "LOG_FORMAT": "json"}
 
 
 @dataclass(frozen=True)
@@ -69,13 +74,13 @@ def setups() -> list[Setup]:
     return [
         *ablation,
         Setup("= the service's app", service_app, service, WORK_QUEUE, OBSERVABILITY_OFF),
-        Setup("+ metrics, JSON logs", service_app, service, WORK_QUEUE, OBSERVABILITY_ON),
+        Setup("+ metrics, JSON logs", service_app, service, WORK_QUEUE, observability_on(0)),
         Setup(
             "+ DLQTask (as deployed)",
             service_app,
             service,
             WORK_QUEUE,
-            OBSERVABILITY_ON,
+            observability_on(1),
             dlq_tasks=True,
         ),
         Setup(
@@ -83,7 +88,7 @@ def setups() -> list[Setup]:
             service_app,
             service,
             WORK_QUEUE,
-            {**OBSERVABILITY_ON, "CELERY_WORKER_SEND_TASK_EVENTS": "true"},
+            {**observability_on(2), "CELERY_WORKER_SEND_TASK_EVENTS": "true"},
             dlq_tasks=True,
         ),
     ]
@@ -98,9 +103,10 @@ def main() -> None:
     workloads = {"noop": options.tasks, "sleep_20ms": options.slow_tasks}
     rows = setups()
     measured: dict[tuple[str, str], list[Rates]] = {}
-    for _ in range(options.rounds):
-        for setup in rows:
-            with setup.worker() as worker:
+    with ExitStack() as running:
+        workers = [running.enter_context(setup.worker()) for setup in rows]
+        for _ in range(options.rounds):
+            for setup, worker in zip(rows, workers, strict=True):
                 for workload, tasks in workloads.items():
                     rates = drain(setup.app, worker, setup.task(workload), tasks)
                     measured.setdefault((setup.label, workload), []).append(rates)

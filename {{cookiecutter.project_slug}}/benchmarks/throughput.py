@@ -51,15 +51,18 @@ class Rates:
 def idle_worker(
     app: Celery, app_module: str, queue: str, env: dict[str, str], *options: str
 ) -> Iterator[Worker]:
-    """`celery -A app_module worker --concurrency=2 options`, answering and consuming nothing.
-    A worker that exits early stops the benchmark with the end of its log."""
+    """`celery -A app_module worker --concurrency=2 --queues=queue options`, answering and
+    consuming nothing. It consumes `queue` alone, as the service's main worker consumes its work
+    queue alone: a worker still waiting on another queue would start on this one late. A worker
+    that exits early stops the benchmark with the end of its log."""
     nodename = f"bench-{uuid.uuid4().hex[:8]}@localhost"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(  # noqa: S603 - this interpreter's own celery
             [
                 sys.executable,
                 *("-m", "celery", "-A", app_module, "worker", f"--hostname={nodename}"),
-                *("--concurrency=2", "--loglevel=INFO", "--without-gossip", "--without-mingle"),
+                *("--concurrency=2", f"--queues={queue}", "--loglevel=INFO"),
+                *("--without-gossip", "--without-mingle"),
                 *options,
             ],
             env={**os.environ, **env},

@@ -4,6 +4,7 @@ import uuid
 
 from {{ cookiecutter.package_name }}.celery_app import app
 from {{ cookiecutter.package_name }}.deadletter.record import DeadLetter
+from {{ cookiecutter.package_name }}.deadletter.replay import replay
 from {{ cookiecutter.package_name }}.deadletter.store import RedisDeadLetterStore
 from {{ cookiecutter.package_name }}.settings import get_settings
 from {{ cookiecutter.package_name }}.topology import TASK_EXCHANGE, WORK_QUEUE
@@ -98,9 +99,25 @@ def test_poison_task_is_dead_lettered_after_the_delivery_limit(
 ) -> None:
     limit = get_settings().{{ cookiecutter.broker }}_delivery_limit
     sent = faulty_tasks.kills_its_worker.delay()
+{%- if cookiecutter.broker == "rabbitmq" %}
+    # RabbitMQ's limit counts redeliveries: the first delivery and `limit` more.
+    runs_allowed = limit + 1
+{%- else %}
+    runs_allowed = limit
+{%- endif %}
     record = wait_for_record(store, sent.id, within=120)
     assert record.reason == "delivery_limit"
-    assert 1 <= faulty_tasks.runs(sent.id) <= limit + 1
+    assert faulty_tasks.runs(sent.id) == runs_allowed
+
+    # A replay starts a budget of its own.
+    assert replay(app, store, record, get_settings().dead_letter_max_replays).outcome == "published"
+
+    def dead_again() -> bool:
+        again = store.get(sent.id)
+        return again is not None and again.status == "dead"
+
+    wait_for(dead_again, within=120, what="the replay dead-lettered")
+    assert faulty_tasks.runs(sent.id) == 2 * runs_allowed
 {%- if cookiecutter.broker == "rabbitmq" %}
 
 

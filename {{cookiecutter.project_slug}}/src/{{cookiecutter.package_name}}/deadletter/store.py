@@ -398,10 +398,10 @@ class RedisDeadLetterStore:
 
 {%- if cookiecutter.broker == "redis" %}
 
-    def count_delivery(self, task_id: str, retries: int) -> int:
-        """Count one more delivery of the message for this task id and retry; the count
-        expires after a day."""
-        key = self.key("deliveries", task_id, str(retries))
+    def count_redelivery(self, task_id: str, retries: int, replays: int) -> int:
+        """Count one more redelivery of the message for this task id, retry and replay (a
+        replay starts a count of its own); the count expires after a day."""
+        key = self.key("redeliveries", task_id, str(retries), str(replays))
         with self.client.pipeline() as pipe:
             pipe.incr(key)
             pipe.expire(key, DELIVERY_COUNT_TTL)
