@@ -98,6 +98,32 @@ def test_own_tour_passes_against_its_broker(
     run_opt_in_suite(chaos_tested, "tour", capsys)
 
 
+# Small enough for CI (about two minutes per broker), which prints the table and fails on
+# nothing it shows: at this size the figures are noise. The README's come from the defaults.
+BENCHMARK_SIZE = ("--tasks", "300", "--slow-tasks", "60", "--rounds", "3")
+
+
+def test_reliability_cost_benchmark_prints_its_table(
+    chaos_tested: GeneratedProject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m benchmarks.reliability_cost` measures every step, once per broker."""
+    run_name = f"benchmark-{combination_id(chaos_tested.combination)}"
+    with broker_environment(chaos_tested.combination, run_name) as env:
+        output = chaos_tested.check(
+            "python", "-m", "benchmarks.reliability_cost", *BENCHMARK_SIZE, env=env
+        )
+    lines = output.splitlines()
+    [header] = [number for number, line in enumerate(lines) if line.startswith("step ")]
+    rows = lines[header + 1 :]
+    assert rows[0].startswith("Celery's defaults")
+    assert rows[-1].startswith("as deployed, prefetch multiplier 4")
+    for row in rows:
+        rates = [float(figure.rstrip("x")) for figure in row.split()[-5:]]
+        assert all(rate > 0 for rate in rates), row
+    with capsys.disabled():
+        print("", *lines[header - 1 :], sep="\n")
+
+
 def test_cli_runs_as_a_module(generated: GeneratedProject) -> None:
     output = generated.check("python", "-m", package_name(generated.path), "topology", "show")
     assert output.startswith("default:")

@@ -4,20 +4,21 @@ deployed, one protection at a time.
     python -m benchmarks.reliability_cost [--tasks 2000] [--slow-tasks 500] [--rounds 3]
 
 The steps of `ablation.py` (Celery's defaults, then the service's settings added one by one),
-then the service's own app: with a plain task, with metrics and JSON logs on, with `DLQTask` as
-deployed, and with task events switched on (they are off by default). Every step's worker
-(concurrency 2) starts once, before the first round, and waits idle for its turns; in each turn
-it drains two workloads: a no-op task and one that sleeps 20 ms, an HTTP call's worth. Rounds
-alternate the steps so that a slow moment of the machine hits them all alike. Prints, per step,
-the median
-publish rate and tasks/s of each workload with its ratio to Celery's defaults. It uses the broker
-of CELERY_BROKER_URL and writes to DEAD_LETTER_REDIS_URL: point both at a place of their own.
+then the service's own app: with a plain task, with metrics and JSON logs on, then with `DLQTask`,
+which is the service as deployed. Two last rows each change one setting of the deployed service:
+task events on (they are off by default), and a prefetch multiplier of 4 (default 1).
+
+Every row's worker (concurrency 2) starts once, before the first round, and waits idle for its
+turns; in each turn it drains two workloads: a no-op task and one that sleeps 20 ms, an HTTP
+call's worth. Rounds alternate the rows so that a slow moment of the machine hits them all
+alike. Prints, per row, the median publish rate and tasks/s of each workload with its ratio to
+Celery's defaults. It uses the broker of CELERY_BROKER_URL and writes to DEAD_LETTER_REDIS_URL:
+point both at a place of their own.
 """
 
 import argparse
 import statistics
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 
 from celery import Celery
@@ -27,9 +28,12 @@ from {{ cookiecutter.package_name }}.topology import WORK_QUEUE
 
 from . import workloads as workload_tasks
 from .ablation import STEP_VARIABLE, STEPS, ablation_app, queue_of
-from .throughput import Rates, Worker, drain, idle_worker
+from .throughput import Rates, Worker, drain, started_worker
 
 OBSERVABILITY_OFF = {"METRICS_PORT": "0", "LOG_FORMAT": "text"}
+# What the last rows change in the service as deployed, one each.
+EVENTS_ON = {"CELERY_WORKER_SEND_TASK_EVENTS": "true"}
+PREFETCH_4 = {"CELERY_WORKER_PREFETCH_MULTIPLIER": "4"}
 # The workers run side by side: each one that serves metrics has a port of its own.
 FIRST_METRICS_PORT = 19808
 
@@ -49,11 +53,9 @@ class Setup:
     env: dict[str, str]
     dlq_tasks: bool = False
 
-    @contextmanager
-    def worker(self) -> Iterator[Worker]:
+    def worker(self) -> AbstractContextManager[Worker]:
         options = () if self.app is not service_app else (f"--include={workload_tasks.__name__}",)
-        with idle_worker(self.app, self.app_module, self.queue, self.env, *options) as worker:
-            yield worker
+        return started_worker(self.app, self.app_module, self.queue, self.env, *options)
 
     def task(self, workload: str) -> str:
         return f"benchmarks.{workload}{'_dlq' if self.dlq_tasks else ''}"
@@ -71,26 +73,19 @@ def setups() -> list[Setup]:
         for number, step in enumerate(STEPS)
     ]
     service = "{{ cookiecutter.package_name }}"
+
+    def deployed(label: str, row: int, **variables: str) -> Setup:
+        """The service's app as deployed (`DLQTask`, metrics, JSON logs), with `variables` set."""
+        env = {**observability_on(row), **variables}
+        return Setup(label, service_app, service, WORK_QUEUE, env, dlq_tasks=True)
+
     return [
         *ablation,
         Setup("= the service's app", service_app, service, WORK_QUEUE, OBSERVABILITY_OFF),
         Setup("+ metrics, JSON logs", service_app, service, WORK_QUEUE, observability_on(0)),
-        Setup(
-            "+ DLQTask (as deployed)",
-            service_app,
-            service,
-            WORK_QUEUE,
-            observability_on(1),
-            dlq_tasks=True,
-        ),
-        Setup(
-            "+ task events switched on (off by default)",
-            service_app,
-            service,
-            WORK_QUEUE,
-            {**observability_on(2), "CELERY_WORKER_SEND_TASK_EVENTS": "true"},
-            dlq_tasks=True,
-        ),
+        deployed("+ DLQTask: the service as deployed", 1),
+        deployed("as deployed, task events on (default off)", 2, **EVENTS_ON),
+        deployed("as deployed, prefetch multiplier 4 (default 1)", 3, **PREFETCH_4),
     ]
 
 
@@ -105,10 +100,12 @@ def main() -> None:
     measured: dict[tuple[str, str], list[Rates]] = {}
     with ExitStack() as running:
         workers = [running.enter_context(setup.worker()) for setup in rows]
+        for worker in workers:
+            worker.wait_idle()
         for _ in range(options.rounds):
             for setup, worker in zip(rows, workers, strict=True):
                 for workload, tasks in workloads.items():
-                    rates = drain(setup.app, worker, setup.task(workload), tasks)
+                    rates = drain(worker, setup.task(workload), tasks)
                     measured.setdefault((setup.label, workload), []).append(rates)
     print_table(rows, workloads, measured, options.rounds)
 
