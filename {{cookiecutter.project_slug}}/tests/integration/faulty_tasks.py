@@ -18,6 +18,8 @@ from {{ cookiecutter.package_name }}.deadletter.store import connected_store
 from {{ cookiecutter.package_name }}.retry import TRANSIENT
 from {{ cookiecutter.package_name }}.tasks.base import DLQTask
 
+from .workers import wait_for
+
 MODULE = __name__
 MEETING_WITHIN = 30.0
 
@@ -126,11 +128,11 @@ def meets(meeting: str, size: int) -> None:
     client = connected_store().client
     key = f"test-meeting:{meeting}"
     client.incr(key)
-    deadline = time.monotonic() + MEETING_WITHIN
-    while int(client.get(key) or 0) < size:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{size} runs of meeting {meeting} not within {MEETING_WITHIN} s")
-        time.sleep(0.05)
+    wait_for(
+        lambda: int(client.get(key) or 0) >= size,
+        MEETING_WITHIN,
+        f"{size} runs of meeting {meeting}",
+    )
 
 
 def received(task: Task, kwargs: dict[str, object]) -> None:  # type: ignore[type-arg]
