@@ -113,7 +113,12 @@ def bake(cookies: Cookies, **context: str) -> Path:
 
 
 def create_venv(project_dir: Path, python_version: str) -> Path:
-    """A virtual environment with the project installed as `pip install -e '.[dev]'` would."""
+    """A virtual environment with the project installed as `pip install -e '.[dev]'` would.
+
+    Its libraries are compiled to bytecode at install time, as pip does: uv leaves that to the
+    first import, and where PYTHONDONTWRITEBYTECODE is set (as on CI machines) no import ever
+    writes it, so every worker, command and test process would compile Celery, kombu, redis and
+    pydantic from source again (2.4 s instead of 0.7 s to import the app, measured)."""
     venv = project_dir / ".venv"
     uv_env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
     for command in (
@@ -123,6 +128,7 @@ def create_venv(project_dir: Path, python_version: str) -> Path:
             "pip",
             "install",
             "--quiet",
+            "--compile-bytecode",
             "--python",
             str(venv / "bin" / "python"),
             "-e",
