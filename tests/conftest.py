@@ -1,5 +1,7 @@
 """Bake each option combination once per run, and install each generated project once."""
 
+from pathlib import Path
+
 import pytest
 from pytest_cookies.plugin import Cookies
 
@@ -83,3 +85,11 @@ def chaos_tested(
 def default_project(installed_projects: InstalledProjects) -> GeneratedProject:
     """The project `cookiecutter --no-input` makes, installed."""
     return installed_projects.get(DEFAULTS)
+
+
+@pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One mypy cache for every baked project. Incremental mode re-checks whatever differs between
+    projects and reuses the libraries' analysis: 15 s a project becomes 2 s. Checked by hand: an
+    error in a module, or in the unchanged caller of a changed signature, is still reported."""
+    return tmp_path_factory.mktemp("mypy-cache")

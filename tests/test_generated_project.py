@@ -1,5 +1,7 @@
 """Each generated project is lint-clean, type-clean, and its own tests pass on its real broker."""
 
+from pathlib import Path
+
 import pytest
 
 from .brokers import broker_environment
@@ -13,8 +15,8 @@ def test_ruff_is_clean(generated: GeneratedProject) -> None:
     generated.check("ruff", "format", "--check", ".")
 
 
-def test_mypy_strict_is_clean(generated: GeneratedProject) -> None:
-    generated.check("mypy")
+def test_mypy_strict_is_clean(generated: GeneratedProject, mypy_cache: Path) -> None:
+    generated.check("mypy", env={"MYPY_CACHE_DIR": str(mypy_cache)})
 
 
 def test_own_unit_tests_pass(generated: GeneratedProject) -> None:
